@@ -1,0 +1,34 @@
+"""HTML → PDF with WeasyPrint. Only local static files may be fetched."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+STATIC = Path(__file__).resolve().parent / "static"
+FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
+
+
+def _local_only_fetcher(url: str, *args, **kwargs):
+    from weasyprint import default_url_fetcher
+
+    allowed = url.startswith("file://") and any(
+        Path(url[len("file://"):]).resolve().is_relative_to(root) for root in (STATIC, *FONT_DIRS)
+    )
+    if not allowed:
+        raise ValueError(f"refusing to fetch {url}")
+    return default_url_fetcher(url, *args, **kwargs)
+
+
+def render_html(kind: str, context: dict, language: str) -> str:
+    with force_locale(language):
+        return render_template(f"pdf/{kind}.html", lang=language, font_dir=str(FONT_DIRS[0]), **context)
+
+
+def render(kind: str, context: dict, language: str) -> bytes:
+    from weasyprint import HTML
+
+    html = render_html(kind, context, language)
+    base = current_app.static_folder
+    return HTML(string=html, base_url=base, url_fetcher=_local_only_fetcher).write_pdf()

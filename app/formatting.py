@@ -1,0 +1,64 @@
+"""How dates, times and money are shown: Latvian first (27.11.2026., 4 600,00 €), in Europe/Riga."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from app.clock import to_riga
+
+
+def money(cents: int | None, lang: str = "lv") -> str:
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    euros, rest = divmod(abs(cents), 100)
+    if lang == "en":
+        return f"{sign}€{euros:,}.{rest:02d}"
+    grouped = f"{euros:,}".replace(",", "\u00a0")
+    return f"{sign}{grouped},{rest:02d}\u00a0€"
+
+
+def parse_money(text: str) -> int:
+    """'4 600,00' or '4600.00' or '4600' → 460000 cents. Raises ValueError with nothing half-parsed."""
+    cleaned = text.strip().replace("\u00a0", "").replace(" ", "").replace("€", "")
+    if "," in cleaned and "." in cleaned:
+        cleaned = cleaned.replace(".", "") if cleaned.rindex(",") > cleaned.rindex(".") else cleaned.replace(",", "")
+    cleaned = cleaned.replace(",", ".")
+    value = Decimal(cleaned)
+    if value != value.quantize(Decimal("0.01")) or value < 0:
+        raise ValueError(text)
+    return int(value * 100)
+
+
+def day(value: date | datetime | None, lang: str = "lv") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_riga(value).date()
+    return f"{value:%d.%m.%Y}." if lang == "lv" else f"{value:%d.%m.%Y}"
+
+
+def moment(value: datetime | None, lang: str = "lv") -> str:
+    if value is None:
+        return ""
+    local = to_riga(value)
+    return f"{day(local.date(), lang)} {local:%H:%M:%S}" if lang == "lv" else f"{local:%d.%m.%Y %H:%M:%S}"
+
+
+def deadline(closes_at: datetime | None, lang: str = "lv") -> str:
+    """An exclusive closing time shown as people say it: 05.04.2022 00:00 → 'līdz 04.04.2022. plkst. 23:59'."""
+    if closes_at is None:
+        return ""
+    from datetime import timedelta
+
+    last = to_riga(closes_at - timedelta(minutes=1))
+    return f"{day(last.date(), lang)} {last:%H:%M}"
+
+
+def points(half_points: Fraction | int | None, lang: str = "lv") -> str:
+    if half_points is None:
+        return "—"
+    value = (Decimal(Fraction(half_points).numerator) / Decimal(Fraction(half_points).denominator) / 2)
+    text = f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP).normalize():f}"
+    return text.replace(".", ",") if lang == "lv" else text

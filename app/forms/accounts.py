@@ -1,0 +1,30 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from app.models.accounts import LEGAL_FORMS
+
+LEGAL_FORM_LABELS = {"biedriba": _l("Association (biedrība)"), "nodibinajums": _l("Foundation (nodibinājums)"),
+                     "youth_organisation": _l("Youth organisation (on the ministry's list)")}
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class RegisterForm(FlaskForm):
+    organisation_name = StringField(_l("Organisation name"), validators=[DataRequired(), Length(max=200)])
+    registration_number = StringField(_l("Registration number"), validators=[DataRequired(), Length(min=11, max=11)])
+    legal_form = SelectField(_l("Legal form"), choices=[(k, LEGAL_FORM_LABELS[k]) for k in LEGAL_FORMS])
+    iban = StringField(_l("Bank account (IBAN)"), validators=[DataRequired(), Length(max=34)])
+    organisation_email = EmailField(_l("Organisation e-mail"),
+                                    validators=[DataRequired(), Email(check_deliverability=False), Length(max=200)])
+    address = StringField(_l("Legal address"), validators=[Length(max=300)])
+    user_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("Your e-mail (login)"),
+                       validators=[DataRequired(), Email(check_deliverability=False), Length(max=200)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10, max=200)])
+    password_again = PasswordField(_l("Password again"),
+                                   validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))])

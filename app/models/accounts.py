@@ -1,0 +1,111 @@
+"""Users, the NGOs they belong to, and the organisers that run calls."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+ROLES = ("admin", "evaluator", "applicant", "auditor")
+LEGAL_FORMS = ("biedriba", "nodibinajums", "youth_organisation")
+
+user_organisers = Table(
+    "user_organisers",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+    Column("organiser_id", ForeignKey("organisers.id"), primary_key=True),
+)
+
+
+class Organiser(db.Model):
+    """A municipality or an agency that announces calls."""
+
+    __tablename__ = "organisers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    registration_number: Mapped[str | None] = mapped_column(String(11))
+
+
+class Organisation(db.Model):
+    """An NGO (biedrība, nodibinājums, youth organisation) that applies."""
+
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    registration_number: Mapped[str] = mapped_column(String(11), unique=True)
+    legal_form: Mapped[str] = mapped_column(String(30))
+    iban: Mapped[str] = mapped_column(String(34))
+    email: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    members: Mapped[list[User]] = relationship(back_populates="organisation")
+
+    __table_args__ = (CheckConstraint(f"legal_form in {LEGAL_FORMS}", name="legal_form"),)
+
+    @property
+    def email_domain(self) -> str:
+        return self.email.rsplit("@", 1)[-1].lower()
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(2), default="lv")
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    programme_level: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    pseudonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="members")
+    organisers: Mapped[list[Organiser]] = relationship(secondary=user_organisers)
+
+    __table_args__ = (
+        CheckConstraint(f"role in {ROLES}", name="role"),
+        CheckConstraint("role != 'applicant' or organisation_id is not null", name="applicant_has_organisation"),
+    )
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def organiser_ids(self) -> set[int]:
+        return {o.id for o in self.organisers}
+
+
+class LoginAttempt(db.Model):
+    """Failed logins, for the rate limit."""
+
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), index=True)
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ConflictOfInterest(db.Model):
+    """A known conflict between an evaluator and an organisation."""
+
+    __tablename__ = "conflicts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evaluator_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20))  # evaluator, applicant, admin
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

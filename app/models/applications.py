@@ -1,0 +1,152 @@
+"""An application (projekta iesniegums) with its budget lines, attachments, checks, clarifications and appeals."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+
+class Application(db.Model):
+    __tablename__ = "applications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    number: Mapped[str | None] = mapped_column(String(30), unique=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    # Form fields: summary, objectives, activities, target_group, participants, participants_at_risk,
+    # start_on, end_on (ISO dates), declared_conflicts.
+    content: Mapped[dict] = mapped_column(JSON, default=dict)
+    amount_cents: Mapped[int] = mapped_column(Integer, default=0)
+    declarations_accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    receipt_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # e-mail time of the decision letter
+    offer_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    agreement_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    agreement_sha256: Mapped[str | None] = mapped_column(String(64))
+    divergent: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    call = relationship("Call")
+    organisation = relationship("Organisation")
+    budget_lines: Mapped[list[BudgetLine]] = relationship(
+        back_populates="application", order_by="BudgetLine.position", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint("(status = 'draft') = (submitted_at is null)", name="submitted_unless_draft"),
+        CheckConstraint("(submitted_at is null) = (number is null)", name="numbered_when_submitted"),
+        CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
+    )
+
+
+class BudgetLine(db.Model):
+    __tablename__ = "budget_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    category: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(String(300))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    application: Mapped[Application] = relationship(back_populates="budget_lines")
+
+
+class Attachment(db.Model):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"), index=True)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    filename: Mapped[str] = mapped_column(String(200))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(80))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CheckResult(db.Model):
+    __tablename__ = "check_results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("checks.id"))
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    suggested: Mapped[bool | None] = mapped_column(Boolean)  # the system's pre-fill
+    reason: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    check = relationship("Check")
+
+    __table_args__ = (
+        UniqueConstraint("application_id", "check_id", name="uq_check_results_application_check"),
+        CheckConstraint("passed is null or passed or reason != ''", name="reason_when_failed"),
+    )
+
+
+class Clarification(db.Model):
+    __tablename__ = "clarifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    asked_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answer_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class Appeal(db.Model):
+    __tablename__ = "appeals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    prior_status: Mapped[str] = mapped_column(String(20))
+    grounds: Mapped[str] = mapped_column(String(20))  # procedural, eligibility, factual_error, scoring
+    text: Mapped[str] = mapped_column(Text)
+    filed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str | None] = mapped_column(String(20))  # upheld, dismissed
+    decision_reasons: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("(outcome is null) = (decided_at is null)", name="decided_when_outcome"),
+    )
+
+
+class Decision(db.Model):
+    """The published result of one application: funded, reserve or rejected, with its rank and scores."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    protocol_id: Mapped[int | None] = mapped_column(ForeignKey("ranking_protocols.id"))
+    outcome: Mapped[str] = mapped_column(String(20))
+    rank: Mapped[int | None] = mapped_column(Integer)
+    total: Mapped[str] = mapped_column(String(40))  # exact fraction of half points, "61/3"
+    weighted_total: Mapped[str] = mapped_column(String(40))
+    tie_broken_by: Mapped[str | None] = mapped_column(String(20))
+    failures: Mapped[list] = mapped_column(JSON, default=list)
+    amount_cents: Mapped[int] = mapped_column(Integer, default=0)
+    override_justification: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    letter_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    __table_args__ = (CheckConstraint("outcome in ('funded', 'reserve', 'rejected', 'ineligible')", name="outcome"),)

@@ -1,0 +1,51 @@
+"""Review assignments (vērtējumi) and their scores."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import UTCDateTime, utcnow
+
+
+class Assignment(db.Model):
+    __tablename__ = "assignments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    evaluator_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="assigned")
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    review_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    declaration_text: Mapped[str | None] = mapped_column(Text)
+    declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)  # recusal, revocation or voiding reason
+
+    application = relationship("Application")
+    evaluator = relationship("User")
+    scores: Mapped[list[Score]] = relationship(back_populates="assignment", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        CheckConstraint(
+            "status = 'assigned' or status in ('recused', 'revoked') or declared_at is not null",
+            name="declared_before_opening",
+        ),
+        CheckConstraint("(status in ('submitted', 'voided')) = (submitted_at is not null)", name="submitted_time"),
+    )
+
+
+class Score(db.Model):
+    __tablename__ = "scores"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("criteria.id"))
+    half_points: Mapped[int | None] = mapped_column(Integer)  # None = not applicable
+    comment: Mapped[str] = mapped_column(Text, default="")
+    assignment: Mapped[Assignment] = relationship(back_populates="scores")
+
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "criterion_id", name="uq_scores_assignment_criterion"),
+        CheckConstraint("half_points is null or half_points >= 0", name="not_negative"),
+    )

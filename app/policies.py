@@ -1,0 +1,150 @@
+"""Who may see and do what, object by object. Every view asks here; nothing else decides access."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.errors import NotAllowed, NotFound
+from app.extensions import db
+from app.models import Application, Assignment, Call, ConflictOfInterest, Payment, Recovery, Report
+
+OPEN_ASSIGNMENT = ("accepted", "submitted")
+
+
+def in_organiser_scope(user, call: Call) -> bool:
+    return user.role in ("admin", "auditor") and (user.programme_level or call.organiser_id in user.organiser_ids)
+
+
+def administers(user, call: Call) -> bool:
+    return user.role == "admin" and in_organiser_scope(user, call)
+
+
+def is_conflicted(user, application: Application) -> bool:
+    if user.role != "evaluator":
+        return False
+    declared = db.session.scalar(select(ConflictOfInterest.id).where(
+        ConflictOfInterest.evaluator_id == user.id, ConflictOfInterest.organisation_id == application.organisation_id))
+    recused = db.session.scalar(select(Assignment.id).where(
+        Assignment.application_id == application.id, Assignment.evaluator_id == user.id,
+        Assignment.status.in_(("recused", "voided"))))
+    return declared is not None or recused is not None
+
+
+def assignment_of(user, application: Application) -> Assignment | None:
+    return db.session.scalars(select(Assignment).where(
+        Assignment.application_id == application.id, Assignment.evaluator_id == user.id,
+        Assignment.status.in_(("assigned", *OPEN_ASSIGNMENT)))).first()
+
+
+def can_view_application(user, application: Application) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.role == "applicant":
+        return user.organisation_id == application.organisation_id
+    if user.role in ("admin", "auditor"):
+        return in_organiser_scope(user, application.call) and application.status != "draft"
+    if user.role == "evaluator":
+        if is_conflicted(user, application):
+            return False
+        assignment = assignment_of(user, application)
+        return assignment is not None and assignment.status in OPEN_ASSIGNMENT
+    return False
+
+
+def _application_of(entity) -> Application | None:
+    if isinstance(entity, Application):
+        return entity
+    if isinstance(entity, (Assignment, Report, Payment, Recovery)):
+        return db.session.get(Application, entity.application_id)
+    return None
+
+
+def _call_of(entity) -> Call:
+    return entity if isinstance(entity, Call) else _application_of(entity).call
+
+
+def may_act_on(user, entity) -> bool:
+    """The object half of a permission: is this entity within the user's reach for their role?"""
+    if user.role == "admin":
+        return administers(user, _call_of(entity))
+    if user.role == "applicant":
+        application = _application_of(entity)
+        return application is not None and application.organisation_id == user.organisation_id
+    if user.role == "evaluator":
+        return isinstance(entity, Assignment) and entity.evaluator_id == user.id
+    return False  # auditors change nothing
+
+
+def may_fire(user, entity, trigger: str) -> bool:
+    from app.services.workflow import effective_status, engine, workflow_name
+
+    name = workflow_name(entity)
+    roles = {r for t in engine().workflow(name).leaving(effective_status(entity)) if t.trigger == trigger
+             for r in t.roles}
+    return user.role in roles and may_act_on(user, entity)
+
+
+def require_fire(user, entity, transition) -> None:
+    if not may_act_on(user, entity):
+        raise NotAllowed()
+
+
+# --- loading objects for views: 404 when the user may not know it exists, 403 when they may see but not act ---
+
+def call_for_admin(call_id: int, user, *, write: bool = False) -> Call:
+    call = db.session.get(Call, call_id)
+    if call is None or not in_organiser_scope(user, call):
+        raise NotFound()
+    if write and not administers(user, call):
+        raise NotAllowed()
+    return call
+
+
+def application_for(application_id: int, user, *, write: bool = False) -> Application:
+    application = db.session.get(Application, application_id)
+    if application is None or not can_view_application(user, application):
+        raise NotFound()
+    if write and not may_act_on(user, application):
+        raise NotAllowed()
+    return application
+
+
+def assignment_for(assignment_id: int, user) -> Assignment:
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None or assignment.evaluator_id != user.id or assignment.status in ("revoked",):
+        raise NotFound()
+    return assignment
+
+
+def report_for(report_id: int, user, *, write: bool = False) -> Report:
+    report = db.session.get(Report, report_id)
+    if report is None or not can_view_application(user, report.application):
+        raise NotFound()
+    if write and not may_act_on(user, report):
+        raise NotAllowed()
+    return report
+
+
+def visible_calls_filter(user):
+    """A where-clause limiting calls to the admin's or auditor's organisers."""
+    if user.programme_level:
+        return True
+    return Call.organiser_id.in_(user.organiser_ids or {-1})
+
+
+def can_download(user, document) -> bool:
+    """Regulations are public; application documents follow the application; protocols the call's admins."""
+    if document.kind == "regulations":
+        return True
+    if not user.is_authenticated:
+        return False
+    if document.entity_type == "application":
+        application = db.session.get(Application, document.entity_id)
+        return application is not None and can_view_application(user, application) and (
+            user.role != "evaluator" or document.kind == "receipt")
+    if document.entity_type == "call":
+        call = db.session.get(Call, document.entity_id)
+        return call is not None and in_organiser_scope(user, call)
+    if document.entity_type == "report":
+        report = db.session.get(Report, document.entity_id)
+        return report is not None and user.role != "evaluator" and can_view_application(user, report.application)
+    return False

@@ -1,0 +1,313 @@
+"""The NGO's application from draft to eligibility (DESIGN 2.2, first half)."""
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from app import formatting
+from app.errors import Refused
+from app.extensions import db
+from app.models import Application, CheckResult, Clarification, NumberCounter, User
+from app.services import audit, jobs, organisations
+from app.services.audit import canonical_json
+from app.services.registry import effect, guard
+from app.services.workflow import fire
+from app.services.workflow import lock as lock_row
+
+CONTENT_FIELDS = ("summary", "objectives", "activities", "target_group", "participants", "participants_at_risk",
+                  "start_on", "end_on", "declared_conflicts")
+COUNTED_STATES_EXCLUDED = ("draft", "withdrawn")
+
+
+def create_draft(call, actor: User) -> Application:
+    application = Application(call_id=call.id, organisation_id=actor.organisation_id, created_by=actor.id,
+                              status="draft", content={},
+                              amount_cents=call.amount_cents if call.funding_mode == "lump_sum" else 0)
+    db.session.add(application)
+    db.session.flush()
+    audit.record("application", application.id, "create", None, "draft", actor.id, data={"call": call.code})
+    return application
+
+
+def save_draft(application: Application, actor: User, *, title: str, content: dict, amount_cents: int,
+               declarations_accepted: bool, version: int) -> None:
+    """Save the form. `version` is what the user loaded: a stale save is refused, not merged."""
+    if application.status != "draft":
+        raise Refused(_("A submitted application can no longer be changed."))
+    if application.version != version:
+        raise Refused(_("Someone else saved this application meanwhile. Reload the page and enter your changes "
+                        "again."))
+    if application.call.status not in ("announced", "open") or application.call.closes_at <= _now():
+        raise Refused(_("The call is closed: drafts are read-only."))
+    application.title = title.strip()
+    application.content = {k: content.get(k) for k in CONTENT_FIELDS}
+    if application.call.funding_mode == "budgeted":
+        application.amount_cents = amount_cents
+    application.declarations_accepted = declarations_accepted
+
+
+def _now():
+    from app import clock
+
+    return clock.now()
+
+
+def frozen_content(application: Application) -> dict:
+    return {"call": application.call.code, "organisation": application.organisation.registration_number,
+            "title": application.title, "content": application.content, "amount_cents": application.amount_cents,
+            "budget": [[b.category, b.description, b.amount_cents] for b in application.budget_lines]}
+
+
+# --- submit --------------------------------------------------------------------------------------------
+
+@guard("call_accepting")
+def _call_accepting(ctx):
+    call = ctx.entity.call
+    if call.status in ("cancelled", "draft") or call.opens_at is None or not (call.opens_at <= ctx.now < call.closes_at):
+        return _("The call is not accepting applications at %(time)s (Riga time). The deadline was %(deadline)s.",
+                 time=formatting.moment(ctx.now), deadline=formatting.deadline(call.closes_at))
+    return None
+
+
+def content_problems(application: Application) -> list[str]:
+    c = application.content or {}
+    problems = []
+    if not application.title.strip():
+        problems.append(_("Give the project a title."))
+    for key, label in (("summary", _("Summary")), ("activities", _("Activities"))):
+        if not (c.get(key) or "").strip():
+            problems.append(_("Fill in: %(field)s.", field=label))
+    participants, at_risk = c.get("participants"), c.get("participants_at_risk")
+    if not isinstance(participants, int) or participants < 1:
+        problems.append(_("Enter the planned number of participants."))
+    elif not isinstance(at_risk, int) or not 0 <= at_risk <= participants:
+        problems.append(_("Participants at risk must be between 0 and the number of participants."))
+    call = application.call
+    try:
+        start, end = date.fromisoformat(c.get("start_on") or ""), date.fromisoformat(c.get("end_on") or "")
+    except ValueError:
+        problems.append(_("Enter the project's start and end dates."))
+    else:
+        if not (call.implementation_start <= start <= end <= call.implementation_end):
+            problems.append(_("The project must run within %(start)s–%(end)s.",
+                              start=formatting.day(call.implementation_start),
+                              end=formatting.day(call.implementation_end)))
+    return problems
+
+
+@guard("application_complete")
+def _complete(ctx):
+    problems = content_problems(ctx.entity)
+    return " ".join(problems) if problems else None
+
+
+@guard("amount_allowed")
+def _amount_allowed(ctx):
+    application, call = ctx.entity, ctx.entity.call
+    if call.funding_mode == "lump_sum":
+        if application.amount_cents != call.amount_cents:
+            return _("This call funds exactly %(amount)s per project.", amount=formatting.money(call.amount_cents))
+        return None
+    if not (call.min_amount_cents or 0) <= application.amount_cents <= (call.max_amount_cents or call.budget_cents):
+        return _("The amount must be between %(low)s and %(high)s.", low=formatting.money(call.min_amount_cents),
+                 high=formatting.money(call.max_amount_cents))
+    if sum(b.amount_cents for b in application.budget_lines) != application.amount_cents:
+        return _("The budget lines must add up to the amount requested.")
+    return None
+
+
+@guard("declarations_accepted")
+def _declarations(ctx):
+    return None if ctx.entity.declarations_accepted else _("Confirm the declarations before submitting.")
+
+
+@guard("organisation_valid")
+def _organisation_valid(ctx):
+    problems = organisations.profile_problems(ctx.entity.organisation)
+    return " ".join(problems) if problems else None
+
+
+@guard("organisation_limit")
+def _organisation_limit(ctx):
+    application = ctx.entity
+    lock_row(application.organisation)
+    already = db.session.scalar(select(func.count(Application.id)).where(
+        Application.call_id == application.call_id, Application.organisation_id == application.organisation_id,
+        Application.id != application.id, Application.status.notin_(COUNTED_STATES_EXCLUDED)))
+    if already >= application.call.max_applications_per_organisation:
+        return _("Your organisation has already submitted %(n)s application(s) to this call, the most allowed.",
+                 n=already)
+    return None
+
+
+@effect("freeze_application")
+def _freeze(ctx):
+    application = ctx.entity
+    application.submitted_at = ctx.now
+    application.content_sha256 = hashlib.sha256(canonical_json(frozen_content(application)).encode()).hexdigest()
+    number = db.session.execute(
+        update(NumberCounter).where(NumberCounter.call_id == application.call_id)
+        .values(last_number=NumberCounter.last_number + 1).returning(NumberCounter.last_number)).scalar_one()
+    application.number = f"{application.call.number_prefix}-{number:03d}"
+
+
+@effect("queue_receipt")
+def _receipt(ctx):
+    application = ctx.entity
+    context = {"application": {"number": application.number, "title": application.title,
+                               "submitted": formatting.moment(application.submitted_at),
+                               "sha256": application.content_sha256, "content": application.content,
+                               "amount": formatting.money(application.amount_cents)},
+               "organisation": {"name": application.organisation.name,
+                                "registration_number": application.organisation.registration_number},
+               "call": {"code": application.call.code, "title": application.call.title_lv}}
+    lang = ctx.actor.language
+    document = jobs.queue_document("receipt", "application", application.id, lang, context,
+                                   f"{application.number}.pdf")
+    application.receipt_document_id = document.id
+    jobs.notify(ctx.actor, "submitted", "Application %(number)s received", entity_type="application",
+                entity_id=application.id, document=document, number=application.number,
+                time=formatting.moment(application.submitted_at, lang), sha256=application.content_sha256,
+                title=application.title)
+
+
+def submit(application: Application, actor: User):
+    return fire(application, "submit", actor)
+
+
+# --- withdraw, clarification, checks ------------------------------------------------------------------------
+
+@effect("notify_withdrawn")
+def _withdrawn(ctx):
+    for member in ctx.entity.organisation.members:
+        jobs.notify(member, "withdrawn", "Application %(number)s withdrawn", entity_type="application",
+                    entity_id=ctx.entity.id, number=ctx.entity.number)
+
+
+@guard("answer_deadline_given")
+def _answer_deadline(ctx):
+    due, question = ctx.data.get("answer_due_at"), (ctx.data.get("question") or "").strip()
+    if not question:
+        return _("Write the question for the applicant.")
+    if due is None or due <= ctx.now:
+        return _("The answer deadline must be in the future.")
+    return None
+
+
+@effect("store_question")
+def _store_question(ctx):
+    application = ctx.entity
+    db.session.add(Clarification(application_id=application.id, question=ctx.data["question"].strip(),
+                                 asked_by=ctx.actor.id, asked_at=ctx.now, answer_due_at=ctx.data["answer_due_at"]))
+    for member in application.organisation.members:
+        jobs.notify(member, "clarification", "Clarification requested: %(number)s", entity_type="application",
+                    entity_id=application.id, number=application.number, question=ctx.data["question"],
+                    due=formatting.moment(ctx.data["answer_due_at"], member.language))
+
+
+def open_clarification(application: Application) -> Clarification | None:
+    return db.session.scalars(select(Clarification).where(
+        Clarification.application_id == application.id, Clarification.answered_at.is_(None))
+        .order_by(Clarification.id.desc())).first()
+
+
+@guard("before_answer_deadline")
+def _before_answer_deadline(ctx):
+    clarification = open_clarification(ctx.entity)
+    if clarification is None or ctx.now >= clarification.answer_due_at:
+        return _("The deadline for this clarification has passed.")
+    if not (ctx.data.get("answer") or "").strip():
+        return _("Write your answer.")
+    return None
+
+
+@effect("store_answer")
+def _store_answer(ctx):
+    clarification = open_clarification(ctx.entity)
+    clarification.answer = ctx.data["answer"].strip()
+    clarification.answered_by, clarification.answered_at = ctx.actor.id, ctx.now
+    clarification.answer_sha256 = hashlib.sha256(clarification.answer.encode()).hexdigest()
+
+
+def suggested_checks(application: Application) -> dict[str, bool]:
+    """What the system can decide itself, by the check's `automatic` name; an admin confirms."""
+    org = application.organisation
+    return {
+        "on_time": application.submitted_at is not None and application.submitted_at < application.call.closes_at,
+        "registration_number": organisations.registration_number_problem(org.registration_number) is None,
+        "amount": application.call.funding_mode != "lump_sum"
+        or application.amount_cents == application.call.amount_cents,
+        "dates": not content_problems(application),
+    }
+
+
+def record_checks(application: Application, actor: User, results: dict[int, tuple[bool, str]]):
+    """Store every check's answer, then move the application: all yes → eligible, any no → ineligible."""
+    suggestions = suggested_checks(application)
+    existing = {r.check_id: r for r in db.session.scalars(
+        select(CheckResult).where(CheckResult.application_id == application.id))}
+    for check in application.call.checks:
+        if check.id not in results:
+            raise Refused(_("Answer every check (%(code)s is missing).", code=check.code))
+        passed, reason = results[check.id]
+        if not passed and not reason.strip():
+            raise Refused(_("Give the reason for check %(code)s.", code=check.code))
+        row = existing.get(check.id) or CheckResult(application_id=application.id, check_id=check.id)
+        row.passed, row.reason = passed, reason.strip()
+        row.suggested = suggestions.get(check.automatic) if check.automatic else None
+        row.recorded_by, row.recorded_at = actor.id, _now()
+        db.session.add(row)
+    db.session.flush()
+    trigger = "pass_checks" if all(p for p, _r in results.values()) else "fail_checks"
+    return fire(application, trigger, actor)
+
+
+def check_results(application: Application) -> list[CheckResult]:
+    return db.session.scalars(select(CheckResult).where(CheckResult.application_id == application.id)).all()
+
+
+@guard("all_checks_passed")
+def _all_passed(ctx):
+    results = {r.check_id: r for r in check_results(ctx.entity)}
+    if any(c.id not in results or not results[c.id].passed for c in ctx.entity.call.checks):
+        return _("Every check must be recorded as passed.")
+    return None
+
+
+@guard("failed_check_reasons")
+def _failed_reasons(ctx):
+    failed = [r for r in check_results(ctx.entity) if r.passed is False]
+    if not failed:
+        return _("Record which check failed, with the reason.")
+    return None
+
+
+@effect("review_if_evaluating")
+def _review_if_evaluating(ctx):
+    if ctx.entity.call.status in ("evaluation", "ranking", "awarded", "reporting"):
+        fire(ctx.entity, "start_review", None, caused_by=ctx.cause())
+
+
+@effect("letter_ineligible")
+def _letter_ineligible(ctx):
+    application = ctx.entity
+    reasons = [{"code": r.check.code, "title": r.check.title_lv, "reason": r.reason}
+               for r in check_results(application) if r.passed is False]
+    from app.services.decisions import send_letter
+
+    send_letter(application, ctx, "ineligible", {"reasons": reasons})
+
+
+def withdraw(application: Application, actor: User):
+    return fire(application, "withdraw", actor)
+
+
+def request_clarification(application, actor, question: str, answer_due_at):
+    return fire(application, "request_clarification", actor, question=question, answer_due_at=answer_due_at)
+
+
+def clarify(application, actor, answer: str):
+    return fire(application, "clarify", actor, answer=answer)

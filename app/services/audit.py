@@ -1,0 +1,127 @@
+"""The audit trail: hash-chained events, checkpoints, verification."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from app import clock
+from app.extensions import db
+from app.models import AuditCheckpoint, AuditEvent
+
+
+def canonical_json(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _event_bytes(event: AuditEvent) -> bytes:
+    return canonical_json({
+        "entity": [event.entity_type, event.entity_id],
+        "trigger": event.trigger,
+        "from": event.from_state,
+        "to": event.to_state,
+        "actor": event.actor_id if event.actor_id is not None else "system",
+        "at": event.occurred_at.isoformat(timespec="microseconds"),
+        "note": event.note or "",
+        "data": event.data,
+        "caused_by": event.caused_by_id,
+        "prev": event.prev_hash,
+    }).encode()
+
+
+def event_hash(event: AuditEvent) -> str:
+    return hashlib.sha256(_event_bytes(event)).hexdigest()
+
+
+def latest_event(entity_type: str, entity_id: int) -> AuditEvent | None:
+    return db.session.scalars(
+        select(AuditEvent).where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
+        .order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+
+
+def record(entity_type: str, entity_id: int, trigger: str, from_state: str | None, to_state: str,
+           actor_id: int | None, note: str | None = None, data: dict | None = None,
+           caused_by: AuditEvent | None = None) -> AuditEvent:
+    """Append one event to the entity's chain. The caller holds the entity's lock."""
+    previous = latest_event(entity_type, entity_id)
+    event = AuditEvent(
+        entity_type=entity_type, entity_id=entity_id, trigger=trigger, from_state=from_state, to_state=to_state,
+        actor_id=actor_id, occurred_at=clock.now(), note=note or "", data=canonical_json(data or {}),
+        caused_by_id=caused_by.id if caused_by else None, prev_hash=previous.hash if previous else "",
+    )
+    event.hash = event_hash(event)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def _heads(up_to_id: int) -> list[list]:
+    newest = (
+        select(AuditEvent.entity_type, AuditEvent.entity_id, func.max(AuditEvent.id).label("last"))
+        .where(AuditEvent.id <= up_to_id).group_by(AuditEvent.entity_type, AuditEvent.entity_id).subquery()
+    )
+    rows = db.session.execute(
+        select(AuditEvent.entity_type, AuditEvent.entity_id, AuditEvent.id, AuditEvent.hash)
+        .join(newest, AuditEvent.id == newest.c.last)
+        .order_by(AuditEvent.entity_type, AuditEvent.entity_id)
+    ).all()
+    return [list(row) for row in rows]
+
+
+def _checkpoint_hash(checkpoint: AuditCheckpoint) -> str:
+    payload = canonical_json([checkpoint.last_event_id, checkpoint.sealed_at.isoformat(timespec="microseconds"),
+                              checkpoint.heads, checkpoint.prev_hash])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def seal_checkpoint() -> AuditCheckpoint | None:
+    """One hash over every entity's latest event; None when nothing happened since the last seal."""
+    last_id = db.session.scalar(select(func.max(AuditEvent.id)))
+    previous = db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)).first()
+    if last_id is None or (previous and previous.last_event_id == last_id):
+        return None
+    checkpoint = AuditCheckpoint(sealed_at=clock.now(), last_event_id=last_id,
+                                 heads=canonical_json(_heads(last_id)), prev_hash=previous.hash if previous else "")
+    checkpoint.hash = _checkpoint_hash(checkpoint)
+    db.session.add(checkpoint)
+    db.session.flush()
+    return checkpoint
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    events: int
+    problem: str = ""
+
+
+def verify() -> Verdict:
+    """Recompute every hash and chain link, then compare the newest checkpoint with the events it sealed."""
+    last_hash: dict[tuple[str, int], str] = {}
+    count = 0
+    for event in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
+        count += 1
+        key = (event.entity_type, event.entity_id)
+        if event.prev_hash != last_hash.get(key, ""):
+            return Verdict(False, count, f"event {event.id} ({key[0]} {key[1]}): its link to the previous event "
+                                         "is broken (an event before it was deleted or edited)")
+        if event_hash(event) != event.hash:
+            return Verdict(False, count, f"event {event.id} ({key[0]} {key[1]}): its content was edited")
+        last_hash[key] = event.hash
+    previous_hash, checkpoint = "", None
+    for checkpoint in db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)):
+        if checkpoint.prev_hash != previous_hash or _checkpoint_hash(checkpoint) != checkpoint.hash:
+            return Verdict(False, count, f"checkpoint {checkpoint.id} was edited or one before it was deleted")
+        previous_hash = checkpoint.hash
+    if checkpoint is not None:
+        sealed = json.loads(checkpoint.heads)
+        now_heads = _heads(checkpoint.last_event_id)
+        if sealed != now_heads:
+            missing = [h for h in sealed if h not in now_heads]
+            first = missing[0] if missing else (now_heads[0] if now_heads else ["?", "?", "?"])
+            return Verdict(False, count, f"checkpoint {checkpoint.id}: event {first[2]} of {first[0]} {first[1]} "
+                                         "is missing or changed")
+    return Verdict(True, count)

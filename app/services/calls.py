@@ -1,0 +1,344 @@
+"""The call: setting it up, announcing it, and the moves of its lifecycle (DESIGN 2.1)."""
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app import clock, formatting
+from app.errors import Refused
+from app.extensions import db
+from app.models import Application, Assignment, Call, Check, Criterion, Decision, NumberCounter, RankingProtocol, User
+from app.services import audit, jobs, scoring
+from app.services.audit import canonical_json
+from app.services.registry import effect, guard
+from app.services.workflow import cascade, fire
+
+PENDING_CHECK_STATES = ("submitted", "clarification", "appealed")
+
+
+def create(organiser_id: int, actor: User, **fields) -> Call:
+    call = Call(organiser_id=organiser_id, status="draft", **fields)
+    db.session.add(call)
+    db.session.flush()
+    db.session.add(NumberCounter(call_id=call.id, last_number=0))
+    audit.record("call", call.id, "create", None, "draft", actor.id, data={"code": call.code})
+    return call
+
+
+def add_criterion(call: Call, **fields) -> Criterion:
+    _require_draft(call)
+    criterion = Criterion(call=call, position=len(call.criteria), **fields)
+    db.session.add(criterion)
+    return criterion
+
+
+def add_check(call: Call, **fields) -> Check:
+    _require_draft(call)
+    check = Check(call=call, position=len(call.checks), **fields)
+    db.session.add(check)
+    return check
+
+
+def _require_draft(call: Call) -> None:
+    if call.status != "draft":
+        raise Refused(_("The call is announced; its definition is frozen."))
+
+
+def definition(call: Call) -> dict:
+    """Everything the regulations promise, as data: what announce freezes and hashes."""
+    return {
+        "code": call.code, "title_lv": call.title_lv, "title_en": call.title_en,
+        "funding_mode": call.funding_mode, "amount_cents": call.amount_cents,
+        "min_amount_cents": call.min_amount_cents, "max_amount_cents": call.max_amount_cents,
+        "budget_cents": call.budget_cents, "opens_at": call.opens_at, "closes_at": call.closes_at,
+        "decision_on": call.decision_on, "implementation": [call.implementation_start, call.implementation_end],
+        "pass_mark_half_points": call.pass_mark_half_points, "tie_break_keys": call.tie_break_keys,
+        "allocation_policy": call.allocation_policy, "report_schedule": call.report_schedule,
+        "payment_tranches": call.payment_tranches,
+        "criteria": [[c.code, c.title_lv, c.title_en, c.max_half_points, c.step_half_points, c.min_half_points,
+                      c.weight_percent] for c in call.criteria],
+        "checks": [[c.code, c.title_lv, c.title_en, c.automatic] for c in call.checks],
+    }
+
+
+# --- guards -----------------------------------------------------------------------------------------------
+
+@guard("call_definition_valid")
+def _definition_valid(ctx):
+    call = ctx.entity
+    if not call.criteria or sum(c.max_half_points for c in call.criteria) <= 0:
+        return _("Add at least one criterion with points before announcing.")
+    for c in call.criteria:
+        if c.min_half_points is not None and c.min_half_points > c.max_half_points:
+            return _("Criterion %(code)s: the minimum is above the maximum.", code=c.code)
+    if call.budget_cents <= 0:
+        return _("The budget must be more than zero.")
+    if call.funding_mode == "lump_sum" and not call.amount_cents:
+        return _("Set the lump sum per project.")
+    if call.pass_mark_half_points > sum(c.max_half_points for c in call.criteria):
+        return _("The pass mark is above the maximum total.")
+    return None
+
+
+@guard("call_dates_ordered")
+def _dates_ordered(ctx):
+    c = ctx.entity
+    if None in (c.opens_at, c.closes_at, c.decision_on, c.implementation_start, c.implementation_end):
+        return _("Fill in every date: opening, deadline, decision, implementation start and end.")
+    closes_day = clock.to_riga(c.closes_at).date()
+    if not (c.opens_at < c.closes_at and closes_day <= c.decision_on <= c.implementation_start
+            < c.implementation_end):
+        return _("The dates must be in order: opening < deadline < decision ≤ implementation start < end.")
+    return None
+
+
+@guard("call_period_long_enough")
+def _period_long_enough(ctx):
+    c = ctx.entity
+    if c.closes_at - c.opens_at < timedelta(days=30) and not ctx.data.get("confirm_short_period"):
+        return _("Fewer than 30 days between opening and deadline. Tick the confirmation to announce anyway.")
+    return None
+
+
+@guard("new_deadline_later")
+def _new_deadline_later(ctx):
+    new = ctx.data.get("closes_at")
+    if new is None or new <= ctx.entity.closes_at:
+        return _("The new deadline must be later than the current one.")
+    return None
+
+
+@guard("new_deadline_in_future")
+def _new_deadline_in_future(ctx):
+    new = ctx.data.get("closes_at")
+    if new is None or new <= ctx.now:
+        return _("The new deadline must be in the future.")
+    return None
+
+
+@guard("no_application_pending_checks")
+def _no_pending(ctx):
+    pending = db.session.scalar(select(func.count(Application.id)).where(
+        Application.call_id == ctx.entity.id, Application.status.in_(PENDING_CHECK_STATES)))
+    if pending:
+        return _("%(n)s applications still wait for their checks, a clarification or an appeal.", n=pending)
+    return None
+
+
+def missing_reviews(call: Call) -> list[Application]:
+    """Applications in review short of their required reviews, or flagged as divergent."""
+    in_review = db.session.scalars(select(Application).where(
+        Application.call_id == call.id, Application.status == "in_review").order_by(Application.id)).all()
+    counts = dict(db.session.execute(
+        select(Assignment.application_id, func.count(Assignment.id))
+        .where(Assignment.application_id.in_([a.id for a in in_review] or [-1]), Assignment.status == "submitted")
+        .group_by(Assignment.application_id)).all())
+    return [a for a in in_review
+            if counts.get(a.id, 0) < call.evaluators_per_application + (1 if a.divergent else 0)]
+
+
+@guard("reviews_complete")
+def _reviews_complete(ctx):
+    missing = missing_reviews(ctx.entity)
+    if missing:
+        return _("Reviews are missing for: %(numbers)s.", numbers=", ".join(a.number for a in missing))
+    return None
+
+
+def latest_protocol(call: Call) -> RankingProtocol | None:
+    return db.session.scalars(select(RankingProtocol).where(RankingProtocol.call_id == call.id)
+                              .order_by(RankingProtocol.id.desc()).limit(1)).first()
+
+
+@guard("protocol_current")
+def _protocol_current(ctx):
+    protocol = latest_protocol(ctx.entity)
+    if protocol is None:
+        return _("Confirm the ranking first: the commission protocol is not yet stored.")
+    if protocol.inputs_sha256 != scoring.inputs_hash(ctx.entity):
+        return _("Scores, amounts or the budget changed since the ranking was confirmed. Confirm it again.")
+    return None
+
+
+@guard("awards_within_budget")
+def _within_budget(ctx):
+    protocol = latest_protocol(ctx.entity)
+    funded = sum(row["amount_cents"] for row in protocol.ranking if row["decision"] == "funded")
+    if funded > ctx.entity.budget_cents:
+        return _("The awards exceed the budget.")
+    return None
+
+
+@guard("grants_all_ended")
+def _grants_ended(ctx):
+    open_grants = db.session.scalar(select(func.count(Application.id)).where(
+        Application.call_id == ctx.entity.id, Application.status.in_(("funded", "accepted", "contracted"))))
+    if open_grants:
+        return _("%(n)s grants are not yet closed or terminated.", n=open_grants)
+    from app.models import Recovery
+
+    unsettled = db.session.scalar(select(func.count(Recovery.id)).join(
+        Application, Application.id == Recovery.application_id).where(
+        Application.call_id == ctx.entity.id, Recovery.status == "demanded"))
+    if unsettled:
+        return _("%(n)s recoveries are not settled.", n=unsettled)
+    return None
+
+
+# --- effects ----------------------------------------------------------------------------------------------
+
+@effect("freeze_call")
+def _freeze(ctx):
+    call = ctx.entity
+    call.frozen_at = ctx.now
+    call.definition_sha256 = hashlib.sha256(canonical_json(definition(call)).encode()).hexdigest()
+
+
+@effect("render_regulations")
+def _regulations(ctx):
+    call = ctx.entity
+    document = jobs.queue_document("regulations", "call", call.id, "lv", regulations_context(call),
+                                   f"{call.code}-nolikums.pdf")
+    call.regulations_document_id = document.id
+
+
+def regulations_context(call: Call) -> dict:
+    return {
+        "call": {"code": call.code, "title_lv": call.title_lv, "title_en": call.title_en,
+                 "description_lv": call.description_lv, "description_en": call.description_en,
+                 "funder": call.funder, "programme": call.programme, "organiser": call.organiser.name,
+                 "funding_mode": call.funding_mode, "amount": formatting.money(call.amount_cents),
+                 "budget": formatting.money(call.budget_cents), "opens": formatting.day(call.opens_at),
+                 "deadline": formatting.deadline(call.closes_at), "decision": formatting.day(call.decision_on),
+                 "implementation": f"{formatting.day(call.implementation_start)}–"
+                                   f"{formatting.day(call.implementation_end)}",
+                 "pass_mark": formatting.points(call.pass_mark_half_points),
+                 "definition_sha256": call.definition_sha256},
+        "criteria": [{"code": c.code, "title": c.title_lv, "max": formatting.points(c.max_half_points),
+                      "min": formatting.points(c.min_half_points) if c.min_half_points is not None else ""}
+                     for c in call.criteria],
+        "checks": [{"code": c.code, "title": c.title_lv} for c in call.checks],
+        "reports": [{"kind": r["kind"], "due": formatting.day(_iso_day(r["due_on"]))} for r in call.report_schedule],
+        "tranches": call.payment_tranches,
+    }
+
+
+def _iso_day(text):
+    from datetime import date
+
+    return date.fromisoformat(text)
+
+
+@effect("set_deadline")
+def _set_deadline(ctx):
+    ctx.entity.closes_at = ctx.data["closes_at"]
+
+
+def _members_with_drafts(call: Call) -> list[User]:
+    return db.session.scalars(select(User).join(Application, Application.organisation_id == User.organisation_id)
+                              .where(Application.call_id == call.id, Application.status == "draft")
+                              .distinct().order_by(User.id)).all()
+
+
+@effect("notify_draft_owners")
+def _notify_drafts(ctx):
+    for user in _members_with_drafts(ctx.entity):
+        jobs.notify(user, "deadline_extended", "Deadline extended: %(code)s", entity_type="call",
+                    entity_id=ctx.entity.id, code=ctx.entity.code,
+                    deadline=formatting.deadline(ctx.entity.closes_at, user.language), reason=ctx.note)
+
+
+@effect("notify_organisations")
+def _notify_all(ctx):
+    for user in db.session.scalars(select(User).where(User.role == "applicant", User.active).order_by(User.id)):
+        jobs.notify(user, "call_reopened", "Call reopened: %(code)s", entity_type="call", entity_id=ctx.entity.id,
+                    code=ctx.entity.code, deadline=formatting.deadline(ctx.entity.closes_at, user.language),
+                    reason=ctx.note)
+
+
+@effect("notify_applicants_cancelled")
+def _notify_cancelled(ctx):
+    users = db.session.scalars(select(User).join(Application, Application.organisation_id == User.organisation_id)
+                               .where(Application.call_id == ctx.entity.id).distinct().order_by(User.id)).all()
+    for user in users:
+        jobs.notify(user, "call_cancelled", "Call cancelled: %(code)s", entity_type="call", entity_id=ctx.entity.id,
+                    code=ctx.entity.code, reason=ctx.note)
+
+
+def _applications(call: Call, status: str) -> list[Application]:
+    return db.session.scalars(select(Application).where(Application.call_id == call.id, Application.status == status)
+                              .order_by(Application.id).with_for_update()).all()
+
+
+@effect("start_reviews")
+def _start_reviews(ctx):
+    cascade(_applications(ctx.entity, "eligible"), "start_review", ctx.event)
+
+
+@effect("complete_reviews")
+def _complete_reviews(ctx):
+    cascade(_applications(ctx.entity, "in_review"), "complete_review", ctx.event)
+
+
+@effect("store_protocol")
+def _store_protocol(ctx):
+    call = ctx.entity
+    ranked = scoring.compute(call)
+    rows = [{"application_id": r.application_id, "rank": r.rank, "decision": r.decision, "passed": r.passed,
+             "failures": list(r.failures), "total": str(r.aggregate.total),
+             "weighted_total": str(r.aggregate.weighted_total), "tie_broken_by": r.tie_broken_by,
+             "amount_cents": r.amount_cents} for r in ranked]
+    protocol = RankingProtocol(call_id=call.id, confirmed_by=ctx.actor.id, confirmed_at=ctx.now,
+                               inputs_sha256=scoring.inputs_hash(call), ranking=rows)
+    db.session.add(protocol)
+    db.session.flush()
+    from app.services.protocols import protocol_context
+
+    document = jobs.queue_document("protocol", "call", call.id, "lv", protocol_context(call, protocol),
+                                   f"{call.code}-protokols-{protocol.id}.pdf")
+    protocol.document_id = document.id
+
+
+@effect("apply_decisions")
+def _apply_decisions(ctx):
+    protocol = latest_protocol(ctx.entity)
+    by_id = {row["application_id"]: row for row in protocol.ranking}
+    trigger_of = {"funded": "fund", "reserve": "reserve", "rejected": "reject"}
+    for application in _applications(ctx.entity, "reviewed"):
+        row = by_id[application.id]
+        db.session.add(Decision(application_id=application.id, protocol_id=protocol.id, outcome=row["decision"],
+                                rank=row["rank"], total=row["total"], weighted_total=row["weighted_total"],
+                                tie_broken_by=row["tie_broken_by"], failures=row["failures"],
+                                amount_cents=row["amount_cents"] if row["decision"] == "funded" else 0,
+                                decided_at=ctx.now))
+        db.session.flush()
+        fire(application, trigger_of[row["decision"]], None, caused_by=ctx.event)
+
+
+@effect("expire_reserves")
+def _expire_reserves(ctx):
+    cascade(_applications(ctx.entity, "reserve"), "expire_reserve", ctx.event)
+
+
+# --- operations -------------------------------------------------------------------------------------------
+
+def announce(call: Call, actor: User, confirm_short_period: bool = False):
+    return fire(call, "announce", actor, confirm_short_period=confirm_short_period)
+
+
+def extend_deadline(call: Call, actor: User, closes_at, reason: str):
+    return fire(call, "extend_deadline", actor, reason, closes_at=closes_at)
+
+
+def reopen(call: Call, actor: User, closes_at, reason: str):
+    return fire(call, "reopen", actor, reason, closes_at=closes_at)
+
+
+def awarded_total(call: Call) -> int:
+    return db.session.scalar(
+        select(func.coalesce(func.sum(Decision.amount_cents), 0)).join(Application)
+        .where(Application.call_id == call.id, Decision.current, Decision.outcome == "funded",
+               Application.status.in_(("funded", "accepted", "contracted", "closed")))) or 0

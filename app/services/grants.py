@@ -1,0 +1,131 @@
+"""From the signed agreement to the closed grant: payments, recoveries, termination (DESIGN 2.2, 2.4)."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app import formatting
+from app.extensions import db
+from app.models import Application, Grant, Payment, Recovery, Report
+from app.services import audit, jobs
+from app.services.decisions import current_decision
+from app.services.registry import effect, guard
+from app.services.workflow import fire
+
+
+def tranche_amounts(total_cents: int, percents: list[int]) -> list[int]:
+    """Split to the cent; the last tranche takes the remainder so the parts always add up to the total."""
+    parts = [total_cents * p // 100 for p in percents[:-1]]
+    return parts + [total_cents - sum(parts)]
+
+
+@effect("create_grant")
+def _create_grant(ctx):
+    application, call = ctx.entity, ctx.entity.call
+    amount = current_decision(application).amount_cents
+    db.session.add(Grant(application_id=application.id, amount_cents=amount, starts_on=call.implementation_start,
+                         ends_on=call.implementation_end, signed_by=ctx.actor.id, signed_at=ctx.now))
+    tranches = call.payment_tranches or [{"percent": 100, "on": "sign"}]
+    for number, (tranche, cents) in enumerate(zip(tranches, tranche_amounts(amount, [t["percent"] for t in tranches])),
+                                              start=1):
+        payment = Payment(application_id=application.id, tranche=number, percent=tranche["percent"],
+                          due_on_event=tranche["on"], amount_cents=cents, status="scheduled",
+                          scheduled_at=ctx.now if tranche["on"] == "sign" else None)
+        db.session.add(payment)
+        db.session.flush()
+        audit.record("payment", payment.id, "schedule", None, "scheduled", ctx.actor.id, caused_by=ctx.cause(),
+                     data={"amount_cents": cents})
+    for item in call.report_schedule:
+        report = Report(application_id=application.id, kind=item["kind"], due_on=date.fromisoformat(item["due_on"]),
+                        status="draft", content={})
+        db.session.add(report)
+        db.session.flush()
+        audit.record("report", report.id, "create", None, "draft", ctx.actor.id, caused_by=ctx.cause())
+    for member in application.organisation.members:
+        jobs.notify(member, "signed", "Agreement signed: %(number)s", entity_type="application",
+                    entity_id=application.id, number=application.number,
+                    amount=formatting.money(amount, member.language))
+
+
+def grant_of(application: Application) -> Grant | None:
+    return db.session.scalar(select(Grant).where(Grant.application_id == application.id))
+
+
+def paid_total(application: Application) -> int:
+    return db.session.scalar(select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
+        Payment.application_id == application.id, Payment.status == "paid")) or 0
+
+
+@effect("terminate_grant")
+def _terminate(ctx):
+    application = ctx.entity
+    grant_of(application).termination_reason = ctx.note
+    for payment in db.session.scalars(select(Payment).where(Payment.application_id == application.id,
+                                                            Payment.status == "scheduled").order_by(Payment.id)):
+        fire(payment, "cancel", None, _("The agreement was terminated."), caused_by=ctx.cause())
+    paid = paid_total(application)
+    demanded = min(ctx.data.get("recovery_cents", paid), paid) if ctx.trigger == "terminate" else paid
+    if demanded > 0:
+        recovery = Recovery(application_id=application.id, amount_cents=demanded,
+                            status="demanded", reason=ctx.note, demanded_at=ctx.now)
+        db.session.add(recovery)
+        db.session.flush()
+        audit.record("recovery", recovery.id, "demand", None, "demanded",
+                     ctx.actor.id if ctx.actor else None, caused_by=ctx.cause(),
+                     data={"amount_cents": recovery.amount_cents})
+
+
+@guard("grant_settled")
+def _settled(ctx):
+    application = ctx.entity
+    open_reports = db.session.scalar(select(func.count(Report.id)).where(
+        Report.application_id == application.id, Report.status != "approved"))
+    open_payments = db.session.scalar(select(func.count(Payment.id)).where(
+        Payment.application_id == application.id, Payment.status == "scheduled"))
+    open_recoveries = db.session.scalar(select(func.count(Recovery.id)).where(
+        Recovery.application_id == application.id, Recovery.status == "demanded"))
+    if open_reports:
+        return _("%(n)s reports are not yet approved.", n=open_reports)
+    if open_payments:
+        return _("%(n)s payments are still scheduled: pay or cancel them first.", n=open_payments)
+    if open_recoveries:
+        return _("A recovery is not settled.")
+    return None
+
+
+# --- payments and recoveries --------------------------------------------------------------------------------
+
+@guard("payment_due")
+def _payment_due(ctx):
+    if ctx.entity.scheduled_at is None:
+        return _("This tranche is not due yet: it waits for the approved final report.")
+    return None
+
+
+@guard("paid_within_grant")
+def _within_grant(ctx):
+    application = db.session.get(Application, ctx.entity.application_id)
+    grant = grant_of(application)
+    if paid_total(application) + ctx.entity.amount_cents > grant.amount_cents:
+        return _("Paying this would exceed the grant.")
+    return None
+
+
+@guard("bank_reference_given")
+def _bank_reference(ctx):
+    return None if (ctx.data.get("bank_reference") or "").strip() else _("Enter the bank reference of the transfer.")
+
+
+@effect("record_payment")
+def _record_payment(ctx):
+    ctx.entity.paid_on = ctx.data.get("paid_on") or ctx.now.date()
+    ctx.entity.bank_reference = ctx.data["bank_reference"].strip()
+
+
+@effect("settle_recovery")
+def _settle(ctx):
+    ctx.entity.settled_at = ctx.now
+    if ctx.trigger == "write_off":
+        ctx.entity.write_off_reason = ctx.note

@@ -1,0 +1,105 @@
+"""Documents and messages queued in the transaction of the move that causes them, done after commit."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import smtplib
+from email.message import EmailMessage
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app import clock, documents
+from app.extensions import db
+from app.models import Document, Job, Message, User
+
+log = logging.getLogger(__name__)
+
+
+def queue_document(kind: str, entity_type: str, entity_id: int, language: str, context: dict,
+                   filename: str) -> Document:
+    """A legal document: its context is frozen now; it is rendered once, later, and never changes."""
+    document = Document(kind=kind, entity_type=entity_type, entity_id=entity_id, language=language,
+                        context=context, filename=filename)
+    db.session.add(document)
+    db.session.flush()
+    db.session.add(Job(kind="document", target_id=document.id))
+    return document
+
+
+def notify(user: User, template: str, subject: str, *, entity_type: str | None = None,
+           entity_id: int | None = None, document: Document | None = None, **context) -> Message:
+    """Queue a message in the user's language. `subject` is an untranslated msgid with %(name)s fields."""
+    with force_locale(user.language):
+        message = Message(
+            user_id=user.id, recipient=user.email, language=user.language,
+            subject=_(subject, **context),
+            body_text=render_template(f"email/{template}.txt", user=user, **context),
+            body_html=render_template(f"email/{template}.html", user=user, **context),
+            entity_type=entity_type, entity_id=entity_id, document_id=document.id if document else None,
+        )
+    db.session.add(message)
+    db.session.flush()
+    db.session.add(Job(kind="email", target_id=message.id))
+    return message
+
+
+def ensure_rendered(document: Document) -> Document:
+    """Render a queued document the first time it is needed; a rendered one is never touched again."""
+    if document.sha256 is None:
+        pdf = documents.render(document.kind, document.context, document.language)
+        document.content = pdf
+        document.sha256 = hashlib.sha256(pdf).hexdigest()
+        document.rendered_at = clock.now()
+    return document
+
+
+def deliver(message: Message) -> None:
+    server = current_app.config["MAIL_SERVER"]
+    if server:
+        mail = EmailMessage()
+        mail["From"] = current_app.config["MAIL_SENDER"]
+        mail["To"] = message.recipient
+        mail["Subject"] = message.subject
+        mail.set_content(message.body_text)
+        mail.add_alternative(message.body_html, subtype="html")
+        if message.document_id:
+            document = ensure_rendered(db.session.get(Document, message.document_id))
+            mail.add_attachment(document.content, maintype="application", subtype="pdf",
+                                filename=document.filename)
+        with smtplib.SMTP(server, current_app.config["MAIL_PORT"], timeout=30) as smtp:
+            smtp.send_message(mail)
+    message.sent_at = clock.now()
+
+
+def run_pending(limit: int = 200) -> int:
+    """Do up to `limit` pending jobs, each in its own transaction. Returns how many were done."""
+    done = 0
+    while done < limit:
+        job = db.session.scalars(
+            select(Job).where(Job.status == "pending").order_by(Job.id).limit(1).with_for_update(skip_locked=True)
+        ).first()
+        if job is None:
+            db.session.rollback()
+            break
+        try:
+            if job.kind == "document":
+                ensure_rendered(db.session.get(Document, job.target_id))
+            else:
+                deliver(db.session.get(Message, job.target_id))
+            job.status, job.done_at = "done", clock.now()
+            db.session.commit()
+        except Exception as error:  # a job that fails is retried, then parked with its error
+            db.session.rollback()
+            log.exception("job %s failed", job.id)
+            job = db.session.get(Job, job.id)
+            job.attempts += 1
+            job.error = str(error)[:2000]
+            job.status = "failed" if job.attempts >= 3 else "pending"
+            db.session.commit()
+            if job.status == "pending":
+                break
+        done += 1
+    return done

@@ -1,0 +1,74 @@
+"""NGO registration and the checks on their identifiers (python-stdnum, never by hand)."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from stdnum import iban as iban_number
+from stdnum.exceptions import ValidationError
+from stdnum.lv import pvn
+
+from app.errors import Refused
+from app.extensions import db
+from app.models import Organisation, User
+from app.services import audit
+
+PUBLIC_MAIL_DOMAINS = {"gmail.com", "inbox.lv", "outlook.com", "hotmail.com", "yahoo.com", "mail.ru", "one.lv",
+                       "apollo.lv", "icloud.com", "tvnet.lv"}
+
+
+def registration_number_problem(value: str) -> str | None:
+    digits = (value or "").strip()
+    try:
+        compact = pvn.validate(digits)
+    except ValidationError:
+        return _("The registration number is not valid: it must have 11 digits and a correct check digit.")
+    if compact[0] <= "3":
+        return _("This looks like a personal code. Enter the organisation's registration number.")
+    return None
+
+
+def iban_problem(value: str) -> str | None:
+    try:
+        compact = iban_number.validate(value or "")
+    except ValidationError:
+        return _("The IBAN is not valid. Check the account number.")
+    if not compact.startswith("LV"):
+        return _("The account must be in a Latvian bank (IBAN starting with LV).")
+    return None
+
+
+def profile_problems(organisation: Organisation) -> list[str]:
+    return [p for p in (registration_number_problem(organisation.registration_number),
+                        iban_problem(organisation.iban)) if p]
+
+
+def register(*, organisation_name: str, registration_number: str, legal_form: str, iban: str,
+             organisation_email: str, address: str, user_name: str, email: str, password: str,
+             language: str = "lv") -> User:
+    """Create an NGO and its first member. Raises Refused with every problem; writes nothing then."""
+    problems = [p for p in (registration_number_problem(registration_number), iban_problem(iban)) if p]
+    registration_number = registration_number.strip()
+    if db.session.scalar(select(Organisation.id).where(Organisation.registration_number == registration_number)):
+        problems.append(_("This organisation is already registered. Ask its members to add you."))
+    if db.session.scalar(select(User.id).where(User.email == email.strip().lower())):
+        problems.append(_("An account with this e-mail already exists."))
+    if problems:
+        raise Refused(" ".join(problems))
+    organisation = Organisation(name=organisation_name.strip(), registration_number=registration_number,
+                                legal_form=legal_form, iban=iban_number.compact(iban),
+                                email=organisation_email.strip().lower(), address=address.strip())
+    db.session.add(organisation)
+    db.session.flush()
+    user = User(email=email.strip().lower(), name=user_name.strip(), role="applicant",
+                organisation_id=organisation.id, language=language)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit.record("organisation", organisation.id, "register", None, "registered", user.id,
+                 data={"registration_number": registration_number})
+    return user
+
+
+def conflict_by_domain(evaluator: User, organisation: Organisation) -> bool:
+    evaluator_domain = evaluator.email.rsplit("@", 1)[-1].lower()
+    return evaluator_domain not in PUBLIC_MAIL_DOMAINS and evaluator_domain == organisation.email_domain

@@ -1,0 +1,79 @@
+"""The bridge from stored reviews to the pure `app.ranking` functions, and the hash of the ranking's inputs."""
+from __future__ import annotations
+
+import hashlib
+from fractions import Fraction
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app import ranking
+from app.extensions import db
+from app.models import Application, Assignment, Call
+from app.services.audit import canonical_json
+
+RANKED_STATES = ("reviewed", "funded", "reserve", "rejected", "in_review")
+
+
+def criteria_of(call: Call) -> tuple[ranking.Criterion, ...]:
+    return tuple(ranking.Criterion(code=c.code, max_half_points=c.max_half_points, min_half_points=c.min_half_points,
+                                   weight=Fraction(c.weight_percent, 100)) for c in call.criteria)
+
+
+def rules_of(call: Call, budget_cents: int | None = None) -> ranking.Rules:
+    return ranking.Rules(
+        pass_mark_half_points=call.pass_mark_half_points,
+        divergence_threshold_percent=call.divergence_threshold_percent,
+        divergence_policy=call.divergence_policy,
+        tie_break_keys=tuple(call.tie_break_keys or ("submitted_at",)),
+        allocation_policy=call.allocation_policy,
+        budget_cents=call.budget_cents if budget_cents is None else budget_cents,
+    )
+
+
+def _entries(call: Call, states=("reviewed",)) -> list[ranking.Entry]:
+    code_of = {c.id: c.code for c in call.criteria}
+    applications = db.session.scalars(
+        select(Application).where(Application.call_id == call.id, Application.status.in_(states))
+        .order_by(Application.id)
+    ).all()
+    assignments = db.session.scalars(
+        select(Assignment).where(Assignment.application_id.in_([a.id for a in applications] or [-1]),
+                                 Assignment.status == "submitted")
+        .options(selectinload(Assignment.scores)).order_by(Assignment.id)
+    ).all()
+    by_application: dict[int, list] = {}
+    for assignment in assignments:
+        by_application.setdefault(assignment.application_id, []).append(ranking.Review(
+            review_id=assignment.id,
+            scores={code_of[s.criterion_id]: s.half_points for s in assignment.scores}))
+    return [ranking.Entry(application_id=a.id, amount_cents=a.amount_cents, submitted_at=a.submitted_at,
+                          reviews=tuple(by_application.get(a.id, ()))) for a in applications]
+
+
+def compute(call: Call, states=("reviewed",)) -> list[ranking.Ranked]:
+    return ranking.rank_and_allocate(_entries(call, states), criteria_of(call), rules_of(call))
+
+
+def aggregate_for(application: Application) -> ranking.Aggregate:
+    entries = [e for e in _entries(application.call, (application.status,)) if e.application_id == application.id]
+    return ranking.aggregate(entries[0].reviews, criteria_of(application.call), rules_of(application.call))
+
+
+def inputs_hash(call: Call) -> str:
+    """SHA-256 of everything the ranking depends on: scores, amounts, rules, budget."""
+    entries = _entries(call)
+    payload = {
+        "rules": rules_of(call).__dict__,
+        "criteria": [c.__dict__ | {"weight": str(c.weight)} for c in criteria_of(call)],
+        "entries": [{"id": e.application_id, "amount": e.amount_cents, "at": e.submitted_at.isoformat(),
+                     "reviews": [[r.review_id, sorted(r.scores.items())] for r in e.reviews]} for e in entries],
+    }
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+def is_divergent(application: Application) -> bool:
+    entries = [e for e in _entries(application.call, (application.status,)) if e.application_id == application.id]
+    reviews = entries[0].reviews if entries else ()
+    return len(reviews) >= 2 and ranking.is_divergent(reviews, criteria_of(application.call),
+                                                      rules_of(application.call))

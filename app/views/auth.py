@@ -1,0 +1,93 @@
+"""Login, logout, NGO registration, the in-app messages."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from app.errors import Refused
+from app.extensions import db, login_manager
+from app.forms.accounts import LoginForm, RegisterForm
+from app.models import Message, User
+from app.services import accounts, organisations
+
+bp = Blueprint("auth", __name__)
+
+
+@login_manager.user_loader
+def load_user(user_id):
+    return db.session.get(User, int(user_id))
+
+
+def _home_for(user) -> str:
+    return {"applicant": url_for("applicant.home"), "evaluator": url_for("evaluator.queue")}.get(
+        user.role, url_for("admin.calls"))
+
+
+def _safe_next(target: str | None) -> str | None:
+    return target if target and target.startswith("/") and not target.startswith("//") else None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data, request.remote_addr or "")
+        except Refused as refused:
+            flash(refused.message, "error")
+        else:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or _home_for(user))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash(_("You have logged out."), "success")
+    return redirect(url_for("public.index"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = organisations.register(
+                organisation_name=form.organisation_name.data, registration_number=form.registration_number.data,
+                legal_form=form.legal_form.data, iban=form.iban.data,
+                organisation_email=form.organisation_email.data, address=form.address.data or "",
+                user_name=form.user_name.data, email=form.email.data, password=form.password.data,
+                language=_current_lang())
+            db.session.commit()
+        except Refused as refused:
+            db.session.rollback()
+            flash(refused.message, "error")
+        else:
+            login_user(user)
+            flash(_("Your organisation is registered. You can now apply."), "success")
+            return redirect(url_for("applicant.home"))
+    return render_template("auth/register.html", form=form)
+
+
+def _current_lang() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "lv")
+
+
+@bp.get("/messages")
+@login_required
+def messages():
+    rows = db.session.scalars(select(Message).where(Message.user_id == current_user.id)
+                              .order_by(Message.id.desc()).limit(200)).all()
+    return render_template("auth/messages.html", messages=rows)
+
+
+@bp.get("/messages/<int:message_id>")
+@login_required
+def message(message_id):
+    row = db.session.get(Message, message_id)
+    if row is None or row.user_id != current_user.id:
+        abort(404)
+    return render_template("auth/message.html", message=row)

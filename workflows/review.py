@@ -1,0 +1,34 @@
+"""The review assignment (vērtējums), DESIGN 2.3."""
+from workflows.definition import State, Workflow, t
+
+REVIEW = Workflow(
+    name="review",
+    entity="assignment",
+    initial="assigned",
+    states=(
+        State("assigned", "Piešķirts", "Assigned"),
+        State("accepted", "Apliecināts, vērtē", "Accepted"),
+        State("submitted", "Iesniegts", "Submitted"),
+        State("recused", "Atteicies (interešu konflikts)", "Recused", final=True),
+        State("revoked", "Atsaukts", "Revoked", final=True),
+        State("voided", "Anulēts", "Voided", final=True),
+    ),
+    transitions=(
+        t("declare_no_conflict", "assigned", "accepted", "evaluator", effects=("store_declaration",)),
+        t("recuse", ("assigned", "accepted"), "recused", "evaluator", effects=("record_conflict", "replace_evaluator"),
+          needs_note=True),
+        t("submit_review", "accepted", "submitted", "evaluator", guards=("scores_complete",),
+          effects=("stamp_review", "flag_divergence", "complete_late_review")),
+        t("reopen", "submitted", "accepted", "admin", effects=("unstamp_review",), needs_note=True),
+        t("revoke", ("assigned", "accepted"), "revoked", "admin", effects=("replace_evaluator",), needs_note=True),
+        t("void", "submitted", "voided", "admin", effects=("record_conflict", "replace_evaluator"), needs_note=True),
+    ),
+    triggers={
+        "declare_no_conflict": ("Apliecinu, ka interešu konflikta nav", "I declare no conflict of interest"),
+        "recuse": ("Atteikties (interešu konflikts)", "Recuse (conflict of interest)"),
+        "submit_review": ("Iesniegt vērtējumu", "Submit the review"),
+        "reopen": ("Atvērt vērtējumu labošanai", "Reopen the review"),
+        "revoke": ("Atsaukt uzdevumu", "Revoke the assignment"),
+        "void": ("Anulēt vērtējumu", "Void the review"),
+    },
+)
