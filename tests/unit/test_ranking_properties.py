@@ -17,13 +17,12 @@ T0 = datetime(2022, 4, 4, 12, 0, tzinfo=timezone.utc)
 
 
 # Strategies built once: building them inside every draw costs more than the test itself.
-SCORES = [st.none() | st.integers(0, maximum) for maximum in range(11)]
+SCORES = [st.sampled_from([None, *range(maximum + 1)]) for maximum in range(11)]
 MINIMUMS = [st.none() | st.integers(0, maximum) for maximum in range(11)]
 WEIGHTS = st.fractions(min_value=0, max_value=3, max_denominator=4)
 AMOUNTS = st.sampled_from([0, 100_000, 300_000, 460_000, 700_000])
 SECONDS = st.integers(0, 2)
 ZONES = st.sampled_from([timezone.utc, timezone(timedelta(hours=3))])
-REVIEW_COUNTS = st.integers(1, 3)
 
 
 @st.composite
@@ -48,12 +47,14 @@ def calls(draw, criteria=criteria_lists()):
         allocation_policy=draw(st.sampled_from(["strict", "skip"])),
         budget_cents=draw(st.integers(0, 2_000_000)),
     )
+    ids = draw(st.lists(st.integers(1, 50), unique=True, max_size=8))
+    one_review = st.tuples(*(SCORES[c.max_half_points] for c in criteria))
+    score_rows = draw(st.lists(st.lists(one_review, min_size=1, max_size=3),
+                               min_size=len(ids), max_size=len(ids)))
     review_ids = iter(range(1, 10**6))
     entries = []
-    for application_id in draw(st.lists(st.integers(1, 50), unique=True, max_size=8)):
-        reviews = tuple(
-            Review(next(review_ids), {c.code: draw(SCORES[c.max_half_points]) for c in criteria})
-            for _ in range(draw(REVIEW_COUNTS)))
+    for application_id, rows in zip(ids, score_rows):
+        reviews = tuple(Review(next(review_ids), dict(zip(codes, row))) for row in rows)
         submitted_at = (T0 + timedelta(seconds=draw(SECONDS))).astimezone(draw(ZONES))
         entries.append(Entry(application_id, draw(AMOUNTS), submitted_at, reviews))
     return criteria, rules, entries
