@@ -10,15 +10,21 @@ STATIC = Path(__file__).resolve().parent / "static"
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
 
 
-def _local_only_fetcher(url: str, *args, **kwargs):
-    from weasyprint import default_url_fetcher
+def _local_only_fetcher():
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
 
-    allowed = url.startswith("file://") and any(
-        Path(url[len("file://"):]).resolve().is_relative_to(root) for root in (STATIC, *FONT_DIRS)
-    )
-    if not allowed:
-        raise ValueError(f"refusing to fetch {url}")
-    return default_url_fetcher(url, *args, **kwargs)
+    from weasyprint.urls import URLFetcher
+
+    class LocalOnlyFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            parsed = urlparse(url)
+            path = Path(url2pathname(parsed.path)).resolve() if parsed.scheme == "file" else None
+            if path is None or not any(path.is_relative_to(root) for root in (STATIC, *FONT_DIRS)):
+                raise ValueError(f"refusing to fetch {url}")
+            return super().fetch(url, headers)
+
+    return LocalOnlyFetcher(allowed_protocols=("file",))
 
 
 def render_html(kind: str, context: dict, language: str) -> str:
@@ -31,4 +37,4 @@ def render(kind: str, context: dict, language: str) -> bytes:
 
     html = render_html(kind, context, language)
     base = current_app.static_folder
-    return HTML(string=html, base_url=base, url_fetcher=_local_only_fetcher).write_pdf()
+    return HTML(string=html, base_url=base, url_fetcher=_local_only_fetcher()).write_pdf()

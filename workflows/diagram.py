@@ -5,15 +5,16 @@ gives one edge per source, and several triggers between the same pair share one 
 A trigger that the clock also makes from that source is marked "(⏱)".
 
 The mermaid text is written by hand rather than through `transitions.extensions.diagrams.GraphMachine(graph_engine=
-"mermaid")`: that needs a model and a machine per drawing, only marks the state a transition last entered (not a
-given current state), never marks final states (`--> [*]`) on a flat machine, and emits `Class` lines and a
-front-matter title that mermaid does not document.
+"mermaid")` (which works offline and without graphviz): that needs a model and a machine per drawing, styles only the
+state a transition last entered (not a given current state), never marks final states (`--> [*]`) on a flat machine,
+and writes its title as a bare front-matter line instead of `title:`. The text here parses and renders in mermaid 11.
 
 The SVG is laid out here, in plain Python, in the manner of dot (Sugiyama): states in rows by their BFS distance from
-the initial state (unreachable ones in a last row), each edge's label a box of its own in the half-row next to its
-source so no two labels overlap, long edges bent through placeholder points, rows ordered to cut crossings, and
-positions settled by averaging over neighbours under a minimum separation. No script, no `<style>` and no `style=`
-attribute: colours and fonts are SVG presentation attributes, which the site's CSP allows.
+the initial state (unreachable ones in a last row); each edge's label is a box of its own in the half-row next to its
+source (a trigger that leads from several sources into one state shares one label next to that state, the lines from
+its sources meeting there), so no two labels overlap; long edges bend through placeholder points; rows are ordered
+to cut crossings, and positions settled by averaging over neighbours under a minimum separation. No script, no
+`<style>`, no `style=` attribute: colours and fonts are SVG presentation attributes, which the site's CSP allows.
 """
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ LOOP_REACH = 26.0
 CLOCK_ICON = 10.0
 STATE_WRAP = 22
 LABEL_WRAP = 18
+TRIGGER_GAP = 5.0  # between the triggers of one label, with a thin rule
 
 _WORDS = {
     "lv": ("Stāvokļu diagramma", "pašreizējais stāvoklis", "sākums", "beigu stāvoklis"),
@@ -222,7 +224,7 @@ class _Node:
     half_left: float
     half_right: float
     height: float
-    lines: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # a state's wrapped label; a label's trigger labels
     width: float = 0.0  # the drawn box (states and labels)
     name: str | None = None
     links: list[tuple[_Node, float]] = field(default_factory=list)
@@ -260,7 +262,7 @@ class _Layout:
         self.rows: dict[int, list[_Node]] = {}
         self.states: dict[str, _Node] = {}
         self.routes: list[_Route] = []
-        self.loops: dict[str, list[str]] = {}
+        self.loops: dict[str, tuple[str, ...]] = {}
         self._seq = 0
         depth = layers(workflow)
         order = sorted(workflow.states, key=lambda s: (depth[s.name], workflow.states.index(s)))
@@ -296,9 +298,8 @@ class _Layout:
         return node
 
     def _label(self, row: int, labels: tuple[str, ...]) -> _Node:
-        lines = [line for label in labels for line in _wrap(label, LABEL_WRAP)]
-        width = max(_text_width(line, LABEL_FONT) for line in lines) + 2 * LABEL_PAD_X
-        return self._add("label", row, width / 2, width / 2, len(lines) * LABEL_LINE + 2 * LABEL_PAD_Y, lines, width)
+        width, height = _label_size(labels)
+        return self._add("label", row, width / 2, width / 2, height, labels, width)
 
     def _dummies(self, from_row: int, to_row: int) -> list[_Node]:
         step = 1 if to_row > from_row else -1
@@ -311,9 +312,8 @@ class _Layout:
 
     def _loop(self, edge: Edge) -> None:
         src = self.states[edge.source]
-        lines = [line for label in edge.labels for line in _wrap(label, LABEL_WRAP)]
-        self.loops[edge.source] = lines
-        src.half_right += LOOP_REACH + 4 + max(_text_width(line, LABEL_FONT) for line in lines) + 2 * LABEL_PAD_X
+        self.loops[edge.source] = edge.labels
+        src.half_right += LOOP_REACH + 4 + _label_size(edge.labels)[0]
         self.routes.append(_Route("loop", [src], None, (edge.source,), edge.dest, edge.triggers))
 
     def _single(self, edge: Edge) -> None:
@@ -354,7 +354,6 @@ class _Layout:
                 for a2, b2 in pairs[i + 1:]:
                     if a2 > a1 and b2 < b1:
                         total += 1
-        # a U below a row crosses every link that leaves the row between its two ends
         return total
 
     def _sort_row(self, r: int, ref: int, pos: dict[_Node, int]) -> None:
@@ -408,7 +407,6 @@ class _Layout:
             if crossings < best[0]:
                 best = (crossings, {r: list(row) for r, row in self.rows.items()})
         self.rows = best[1]
-        self.crossings = best[0]
 
     # x: each node pulled to the weighted mean of its neighbours, rows kept in order at a minimum separation
 
@@ -501,24 +499,40 @@ def _stopwatch(left: float, middle: float, colour: str) -> str:
             f'H{_fmt(cx + 1.6)} M{_fmt(cx)},{_fmt(cy)} L{_fmt(cx + 1.9)},{_fmt(cy - 1.9)}"/></g>')
 
 
-def _label_lines(lines: list[str], x: float, y: float, fill: str, anchor: str = "middle") -> str:
-    """An edge label, one `<text>` a line; a line that ends with the clock mark gets the drawn stopwatch instead."""
-    first = y - (len(lines) - 1) * LABEL_LINE / 2 + LABEL_FONT * 0.35
+def _label_size(labels: tuple[str, ...]) -> tuple[float, float]:
+    """Width and height of an edge label: each trigger's label wrapped, the triggers apart by a rule."""
+    groups = [_wrap(label, LABEL_WRAP) for label in labels]
+    width = max(_text_width(line, LABEL_FONT) for group in groups for line in group) + 2 * LABEL_PAD_X
+    height = sum(len(group) for group in groups) * LABEL_LINE + (len(groups) - 1) * TRIGGER_GAP + 2 * LABEL_PAD_Y
+    return width, height
+
+
+def _label_lines(labels: tuple[str, ...], left: float, top: float, width: float, fill: str,
+                 anchor: str = "middle") -> str:
+    """An edge label in its box, one `<text>` a line; the clock mark is drawn as a stopwatch."""
+    x = left + width / 2 if anchor == "middle" else left + LABEL_PAD_X
+    y = top + LABEL_PAD_Y
     parts = []
-    for i, line in enumerate(lines):
-        base = first + i * LABEL_LINE
-        if line.endswith(CLOCK_MARK):
-            text = line[:-len(CLOCK_MARK)].rstrip()
-            total = (_text_width(text, LABEL_FONT) + 3 if text else 0) + CLOCK_ICON
-            left = x - total / 2 if anchor == "middle" else x
-            icon = left + total - CLOCK_ICON
-            if text:  # anchored at its end, so it meets the icon whatever the font's real widths
-                parts.append(f'<text x="{_fmt(icon - 3)}" y="{_fmt(base)}" text-anchor="end" '
-                             f'font-size="{_fmt(LABEL_FONT)}" fill="{fill}">{escape(text)}</text>')
-            parts.append(_stopwatch(icon, base - LABEL_FONT * 0.35, fill))
-        else:
-            parts.append(f'<text x="{_fmt(x)}" y="{_fmt(base)}" text-anchor="{anchor}" '
-                         f'font-size="{_fmt(LABEL_FONT)}" fill="{fill}">{escape(line)}</text>')
+    for k, label in enumerate(labels):
+        if k:
+            rule = y + TRIGGER_GAP / 2
+            parts.append(f'<path d="M{_fmt(left + 4)},{_fmt(rule)} H{_fmt(left + width - 4)}" stroke="{fill}" '
+                         f'stroke-width="0.6" stroke-opacity="0.45"/>')
+            y += TRIGGER_GAP
+        for line in _wrap(label, LABEL_WRAP):
+            middle, base = y + LABEL_LINE / 2, y + LABEL_LINE / 2 + LABEL_FONT * 0.35
+            y += LABEL_LINE
+            if line.endswith(CLOCK_MARK):
+                text = line[:-len(CLOCK_MARK)].rstrip()
+                total = (_text_width(text, LABEL_FONT) + 3 if text else 0) + CLOCK_ICON
+                icon = (x - total / 2 if anchor == "middle" else x) + total - CLOCK_ICON
+                if text:  # anchored at its end, so it meets the icon whatever the font's real widths
+                    parts.append(f'<text x="{_fmt(icon - 3)}" y="{_fmt(base)}" text-anchor="end" '
+                                 f'font-size="{_fmt(LABEL_FONT)}" fill="{fill}">{escape(text)}</text>')
+                parts.append(_stopwatch(icon, middle, fill))
+            else:
+                parts.append(f'<text x="{_fmt(x)}" y="{_fmt(base)}" text-anchor="{anchor}" '
+                             f'font-size="{_fmt(LABEL_FONT)}" fill="{fill}">{escape(line)}</text>')
     return "".join(parts)
 
 
@@ -619,14 +633,13 @@ def to_svg(workflow: Workflow, current: str | None = None, lang: str = "lv") -> 
             reach = right + LOOP_REACH * 1.35
             d = (f"M{_fmt(right)},{_fmt(y - 8)} C{_fmt(reach)},{_fmt(y - 26)} {_fmt(reach)},{_fmt(y + 26)} "
                  f"{_fmt(right)},{_fmt(y + 8)}")
-            lines = layout.loops[route.dest]
-            lw = max(_text_width(line, LABEL_FONT) for line in lines) + 2 * LABEL_PAD_X
-            lh = len(lines) * LABEL_LINE + 2 * LABEL_PAD_Y
+            labels = layout.loops[route.dest]
+            lw, lh = _label_size(labels)
             lx = right + LOOP_REACH + 4
             lines_out.append(
                 f'<g {attrs}><path d="{d}" fill="none" stroke="{colour}" stroke-width="{width}"{head}/>'
                 + _box(lx, y - lh / 2, lw, lh, 3, "#fff", colour, "0.6", ' fill-opacity="0.92" stroke-opacity="0.5"')
-                + _label_lines(lines, lx + LABEL_PAD_X, y, CURRENT_STROKE if now else TEXT, "start") + "</g>")
+                + _label_lines(labels, lx, y - lh / 2, lw, CURRENT_STROKE if now else TEXT, "start") + "</g>")
             continue
         first = ports.get((i, 0), (route.chain[0].x, route.chain[0].y))
         last = ports.get((i, -1), (route.chain[-1].x, route.chain[-1].y))
@@ -649,7 +662,8 @@ def to_svg(workflow: Workflow, current: str | None = None, lang: str = "lv") -> 
             f'<g class="edge-label" data-triggers={quoteattr(" ".join(label_triggers.pop(id(label))))}>'
             + _box(label.x - label.width / 2, label.y - label.height / 2, label.width, label.height, 3, "#fff", colour,
                    "0.6", ' fill-opacity="0.92" stroke-opacity="0.5"')
-            + _label_lines(label.lines, label.x, label.y, CURRENT_STROKE if now else TEXT)
+            + _label_lines(tuple(label.lines), label.x - label.width / 2, label.y - label.height / 2, label.width,
+                           CURRENT_STROKE if now else TEXT)
             + "</g>")
     out.extend(lines_out)
     out.extend(labels_out)

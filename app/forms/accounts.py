@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from app.models.accounts import LEGAL_FORMS
@@ -17,7 +17,7 @@ class LoginForm(FlaskForm):
 class RegisterForm(FlaskForm):
     organisation_name = StringField(_l("Organisation name"), validators=[DataRequired(), Length(max=200)])
     registration_number = StringField(_l("Registration number"), validators=[DataRequired(), Length(min=11, max=11)])
-    legal_form = SelectField(_l("Legal form"), choices=[(k, LEGAL_FORM_LABELS[k]) for k in LEGAL_FORMS])
+    legal_form = SelectField(_l("Legal form"), choices=[SelectChoice(k, LEGAL_FORM_LABELS[k]) for k in LEGAL_FORMS])
     iban = StringField(_l("Bank account (IBAN)"), validators=[DataRequired(), Length(max=34)])
     organisation_email = EmailField(_l("Organisation e-mail"),
                                     validators=[DataRequired(), Email(check_deliverability=False), Length(max=200)])

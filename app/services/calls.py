@@ -80,6 +80,9 @@ def _definition_valid(ctx):
         return _("Set the lump sum per project.")
     if call.pass_mark_half_points > sum(c.max_half_points for c in call.criteria):
         return _("The pass mark is above the maximum total.")
+    unknown = [k for k in call.tie_break_keys or () if k != "submitted_at" and k not in {c.code for c in call.criteria}]
+    if unknown:
+        return _("The tie-break keys name criteria this call does not have: %(keys)s.", keys=", ".join(unknown))
     return None
 
 

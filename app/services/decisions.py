@@ -32,6 +32,7 @@ def send_letter(application: Application, ctx, outcome: str, extra: dict | None 
     context = {
         "outcome": outcome, "number": application.number, "title": application.title,
         "organisation": application.organisation.name, "call_title": application.call.title_lv,
+        "organiser": application.call.organiser.name,
         "call_code": application.call.code, "date": formatting.day(ctx.now),
         "amount": formatting.money(decision.amount_cents if decision else 0),
         "rank": decision.rank if decision else None,

@@ -1,8 +1,154 @@
-from flask import Blueprint
+"""The evaluator's pages: the queue, the conflict-of-interest declaration, the scoring sheet."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app import policies
+from app.errors import NotAllowed, NotFound, Refused
+from app.extensions import db, login_manager
+from app.forms.reviews import ActionForm, score_sheet
+from app.models import Application, Assignment
+from app.services import evaluation
+from app.services.workflow import available, fire, refused_message
+from app.views.applicant import project_period
+from workflows.engine import NotAvailable
 
 bp = Blueprint("evaluator", __name__, url_prefix="/evaluate")
 
+DECLARATION_TRIGGERS = ("declare_no_conflict", "recuse")
+PAGE_SIZE = 25
+
+
+@bp.before_request
+def _evaluators_only():
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if current_user.role != "evaluator":
+        abort(403)
+    return None
+
+
+def _lang() -> str:
+    return str(get_locale() or "lv")
+
+
+def _refused(error: Exception) -> None:
+    db.session.rollback()
+    flash(refused_message(error), "error")
+
 
 @bp.get("/")
+@login_required
 def queue():
-    return "queue"
+    """Every assignment except revoked ones. Of an application the evaluator is conflicted with, nothing is
+    shown but the word 'recused': not its number, its call or its dates."""
+    page = db.paginate(select(Assignment).where(Assignment.evaluator_id == current_user.id,
+                                                Assignment.status != "revoked")
+                       .options(selectinload(Assignment.application).selectinload(Application.call))
+                       .order_by(Assignment.review_due_at, Assignment.id), per_page=PAGE_SIZE, error_out=False)
+    rows = [(a, policies.is_conflicted(current_user, a.application)) for a in page.items]
+    return render_template("evaluator/queue.html", page=page, rows=rows)
+
+
+def _assignment(assignment_id: int) -> Assignment:
+    assignment = policies.assignment_for(assignment_id, current_user)
+    if policies.is_conflicted(current_user, assignment.application):
+        raise NotFound()
+    return assignment
+
+
+@bp.get("/assignments/<int:assignment_id>")
+@login_required
+def assignment(assignment_id):
+    found = _assignment(assignment_id)
+    application = found.application
+    triggers = available(found, current_user)
+    context = {"assignment": found, "application": application, "call": application.call,
+               "triggers": [t for t in triggers if t in DECLARATION_TRIGGERS],
+               "declaration": _(evaluation.DECLARATION), "show_declared_conflicts": False}
+    if found.status != "assigned":  # only after the declaration may the evaluator see the content
+        context["period"] = project_period(application)
+    if found.status == "accepted":
+        sheet = score_sheet(application.call.criteria, _lang())
+        sheet.fill(found.scores)
+        context["sheet"] = sheet
+    elif found.status == "submitted":
+        context["scores"] = {s.criterion_id: s for s in found.scores}
+    return render_template("evaluator/assignment.html", **context)
+
+
+@bp.post("/assignments/<int:assignment_id>/action")
+@login_required
+def action(assignment_id):
+    """Declare no conflict (storing the text the evaluator read, in their language), or recuse with a reason."""
+    found = _assignment(assignment_id)
+    form = ActionForm()
+    if not form.validate() or form.trigger.data not in DECLARATION_TRIGGERS:
+        abort(400)
+    trigger = form.trigger.data
+    try:
+        if trigger == "declare_no_conflict":
+            fire(found, trigger, current_user, declaration=_(evaluation.DECLARATION))
+        else:
+            fire(found, trigger, current_user, form.note.data)
+        db.session.commit()
+    except (Refused, NotAvailable, NotAllowed) as error:
+        _refused(error)
+        return redirect(url_for(".assignment", assignment_id=assignment_id))
+    if trigger == "recuse":
+        flash(_("You have recused yourself from this application. Another evaluator will be assigned."), "success")
+        return redirect(url_for(".queue"))
+    flash(_("Declaration recorded. You can now read and score the application."), "success")
+    return redirect(url_for(".assignment", assignment_id=assignment_id))
+
+
+def _save_sheet(found: Assignment):
+    """Parse and store the scoring sheet; returns the sheet, or None (with a message) when it did not validate."""
+    sheet = score_sheet(found.application.call.criteria, _lang())
+    if not sheet.validate():
+        flash(_("Some scores or comments are not valid; nothing was saved."), "error")
+        return None
+    evaluation.save_scores(found, current_user, sheet.scores())
+    return sheet
+
+
+@bp.post("/assignments/<int:assignment_id>/save")
+@login_required
+def save(assignment_id):
+    found = _assignment(assignment_id)
+    try:
+        if _save_sheet(found) is not None:
+            db.session.commit()
+            flash(_("Scores saved. You can come back and change them until you submit."), "success")
+    except Refused as error:
+        _refused(error)
+    return redirect(url_for(".assignment", assignment_id=assignment_id))
+
+
+@bp.post("/assignments/<int:assignment_id>/submit")
+@login_required
+def submit(assignment_id):
+    """Save the sheet, then submit the review. If submission is refused, the saved scores stay saved."""
+    found = _assignment(assignment_id)
+    try:
+        if _save_sheet(found) is None:
+            return redirect(url_for(".assignment", assignment_id=assignment_id))
+        db.session.commit()
+    except Refused as error:
+        _refused(error)
+        return redirect(url_for(".assignment", assignment_id=assignment_id))
+    try:
+        fire(found, "submit_review", current_user)
+        db.session.commit()
+    except (Refused, NotAvailable, NotAllowed) as error:
+        _refused(error)
+        flash(_("Your scores are saved, but the review is not submitted yet."), "info")
+        return redirect(url_for(".assignment", assignment_id=assignment_id))
+    flash(_("Your review is submitted. Thank you."), "success")
+    return redirect(url_for(".queue"))
+

@@ -16,47 +16,52 @@ SETTINGS = settings(max_examples=200, deadline=None)
 T0 = datetime(2022, 4, 4, 12, 0, tzinfo=timezone.utc)
 
 
-# Strategies built once: building them inside every draw costs more than the test itself.
-SCORES = [st.sampled_from([None, *range(maximum + 1)]) for maximum in range(11)]
-MINIMUMS = [st.none() | st.integers(0, maximum) for maximum in range(11)]
-WEIGHTS = st.fractions(min_value=0, max_value=3, max_denominator=4)
-AMOUNTS = st.sampled_from([0, 100_000, 300_000, 460_000, 700_000])
-SECONDS = st.integers(0, 2)
-ZONES = st.sampled_from([timezone.utc, timezone(timedelta(hours=3))])
+# Every strategy is built once, at import: building strategies inside each example costs
+# Hypothesis more than running the example. Values are clamped to each criterion instead.
+CODES = ("c0", "c1", "c2", "c3")
+SCORE = st.sampled_from([None, *range(11)])
+WEIGHT = st.sampled_from([Fraction(1), Fraction(0), Fraction(1, 3), Fraction(1, 2), Fraction(3, 2), Fraction(2)])
+CRITERION = st.tuples(st.integers(0, 10), st.none() | st.integers(0, 10), WEIGHT)
+RULES = st.tuples(
+    st.integers(0, 40),  # pass mark
+    st.integers(0, 100),  # divergence threshold
+    st.sampled_from(["mean_all", "closest_two"]),
+    st.lists(st.sampled_from([*CODES, "submitted_at"]), unique=True, max_size=3),
+    st.sampled_from(["strict", "skip"]),
+    st.integers(0, 2_000_000),  # budget
+)
+ENTRY = st.tuples(
+    st.integers(1, 50),  # application id
+    st.lists(st.tuples(*[SCORE] * len(CODES)), min_size=1, max_size=3),  # reviews
+    st.integers(0, 2),  # seconds after T0: few distinct times, so ties are common
+    st.sampled_from([timezone.utc, timezone(timedelta(hours=3))]),
+    st.sampled_from([0, 100_000, 300_000, 460_000, 700_000]),
+)
+ENTRIES = st.lists(ENTRY, unique_by=lambda e: e[0], max_size=8)
+
+
+def clamp(value, maximum):
+    return None if value is None else min(value, maximum)
 
 
 @st.composite
-def criteria_lists(draw):
-    criteria = []
-    for i in range(draw(st.integers(1, 4))):
-        maximum = draw(st.integers(0, 10))
-        criteria.append(Criterion(f"c{i}", maximum, draw(MINIMUMS[maximum]), draw(WEIGHTS)))
-    return criteria
-
-
-@st.composite
-def calls(draw, criteria=criteria_lists()):
+def calls(draw):
     """(criteria, rules, entries) with few distinct values, so that ties are common."""
-    criteria = draw(criteria)
+    drawn = draw(st.lists(CRITERION, min_size=1, max_size=len(CODES)))
+    criteria = [Criterion(code, maximum, clamp(minimum, maximum), weight)
+                for code, (maximum, minimum, weight) in zip(CODES, drawn)]
     codes = [c.code for c in criteria]
-    rules = Rules(
-        pass_mark_half_points=draw(st.integers(0, sum(c.max_half_points for c in criteria))),
-        divergence_threshold_percent=draw(st.integers(0, 100)),
-        divergence_policy=draw(st.sampled_from(["mean_all", "closest_two"])),
-        tie_break_keys=tuple(draw(st.lists(st.sampled_from(codes + ["submitted_at"]), unique=True, max_size=3))),
-        allocation_policy=draw(st.sampled_from(["strict", "skip"])),
-        budget_cents=draw(st.integers(0, 2_000_000)),
-    )
-    ids = draw(st.lists(st.integers(1, 50), unique=True, max_size=8))
-    one_review = st.tuples(*(SCORES[c.max_half_points] for c in criteria))
-    score_rows = draw(st.lists(st.lists(one_review, min_size=1, max_size=3),
-                               min_size=len(ids), max_size=len(ids)))
+    pass_mark, threshold, divergence, keys, allocation, budget = draw(RULES)
+    rules = Rules(min(pass_mark, sum(c.max_half_points for c in criteria)), threshold, divergence,
+                  tuple(k for k in keys if k in codes or k == "submitted_at"), allocation, budget)
     review_ids = iter(range(1, 10**6))
     entries = []
-    for application_id, rows in zip(ids, score_rows):
-        reviews = tuple(Review(next(review_ids), dict(zip(codes, row))) for row in rows)
-        submitted_at = (T0 + timedelta(seconds=draw(SECONDS))).astimezone(draw(ZONES))
-        entries.append(Entry(application_id, draw(AMOUNTS), submitted_at, reviews))
+    for application_id, rows, seconds, zone, amount in draw(ENTRIES):
+        reviews = tuple(Review(next(review_ids), {c.code: clamp(score, c.max_half_points)
+                                                  for c, score in zip(criteria, row)})
+                        for row in rows)
+        submitted_at = (T0 + timedelta(seconds=seconds)).astimezone(zone)
+        entries.append(Entry(application_id, amount, submitted_at, reviews))
     return criteria, rules, entries
 
 
@@ -80,7 +85,8 @@ def expected_counted(reviews, criteria, rules):
         for a, b in combinations(reviews, 2))
     if rules.divergence_policy == "mean_all" or len(reviews) < 3 or not divergent:
         return list(reviews)
-    gaps = {(a.review_id, b.review_id): abs(total_of(a) - total_of(b)) for a, b in combinations(reviews, 2)}
+    gaps = {(a.review_id, b.review_id): abs(total_of(a) - total_of(b))
+            for a, b in combinations(reviews, 2)}
     closest = [pair for pair, gap in gaps.items() if gap == min(gaps.values())]
     return list(reviews) if len(closest) > 1 else [r for r in reviews if r.review_id in closest[0]]
 
@@ -143,8 +149,8 @@ def test_ranking_is_a_strict_total_order_consistent_with_the_keys(call):
     entry_of = {e.application_id: e for e in entries}
     names = ["weighted_total", *rules.tie_break_keys, "application_id"]
     for above, below in zip(passing, passing[1:]):
-        key_above, key_below = order_key(above, entry_of[above.application_id], rules), \
-            order_key(below, entry_of[below.application_id], rules)
+        key_above = order_key(above, entry_of[above.application_id], rules)
+        key_below = order_key(below, entry_of[below.application_id], rules)
         assert key_above < key_below
         first_difference = next(n for n, a, b in zip(names, key_above, key_below) if a != b)
         expected = None if first_difference == "weighted_total" else first_difference
@@ -184,7 +190,7 @@ def test_allocation_never_exceeds_the_budget_and_follows_the_policy(call):
 
 
 @SETTINGS
-@given(calls(), st.lists(st.fractions(min_value=0, max_value=5, max_denominator=6), min_size=4, max_size=4))
+@given(calls(), st.tuples(*[WEIGHT] * len(CODES)))
 def test_weights_never_change_pass_or_fail(call, new_weights):
     criteria, rules, entries = call
     reweighted = [Criterion(c.code, c.max_half_points, c.min_half_points, w)
@@ -195,7 +201,8 @@ def test_weights_never_change_pass_or_fail(call, new_weights):
 
 
 @SETTINGS
-@given(st.fractions(min_value=0, max_value=200, max_denominator=1000))
-def test_display_points_rounds_half_up_to_hundredths(half_points):
+@given(st.integers(0, 20_000), st.integers(1, 1000))
+def test_display_points_rounds_half_up_to_hundredths(numerator, denominator):
+    half_points = Fraction(numerator, denominator)
     hundredths = int(half_points * 50 + Fraction(1, 2))  # points x 100, half up (non-negative)
     assert Fraction(display_points(half_points)) == Fraction(hundredths, 100)

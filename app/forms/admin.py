@@ -1,0 +1,66 @@
+"""The administrator's action forms: workflow triggers with their extra fields, checks, clarifications,
+assignments, payments."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from app.forms.calls import LocalDateField, MoneyField, RigaDateTimeField
+
+
+class TriggerForm(FlaskForm):
+    """A button press: the trigger and, where the step needs one, the reason."""
+
+    trigger = StringField(validators=[DataRequired(), Length(max=40)])
+    note = TextAreaField(_l("Reason"), validators=[Length(max=5000)])
+    confirm = BooleanField(_l("I understand this cannot be undone."))
+
+
+class CallTriggerForm(TriggerForm):
+    confirm_short_period = BooleanField(_l("Announce although applications are open for fewer than 30 days"))
+    closes_at = RigaDateTimeField(_l("New deadline (Riga time, exclusive)"), validators=[Optional()])
+
+
+class ApplicationTriggerForm(TriggerForm):
+    recovery = MoneyField(_l("Amount to recover, EUR (blank: everything paid)"))
+
+
+class PaymentTriggerForm(TriggerForm):
+    bank_reference = StringField(_l("Bank reference"), validators=[Length(max=60)])
+    paid_on = LocalDateField(_l("Paid on"), validators=[Optional()])
+
+
+class ClarificationForm(FlaskForm):
+    question = TextAreaField(_l("Question to the applicant"), validators=[DataRequired(), Length(max=5000)])
+    answer_due_at = RigaDateTimeField(_l("Answer by (Riga time)"),
+                                      validators=[InputRequired(message=_l("Enter the answer deadline."))])
+
+
+class AssignForm(FlaskForm):
+    evaluator_id = SelectField(_l("Evaluator"), coerce=int, validators=[InputRequired()])
+
+    def __init__(self, *args, evaluators=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.evaluator_id.choices = [SelectChoice(str(e.id), f"{e.name} ({e.email})") for e in evaluators]
+
+
+class ChecksForm(FlaskForm):
+    """One yes/no and a reason per check of the call; build it with `checks_form`."""
+
+    def results(self, checks) -> dict[int, tuple[bool, str]]:
+        return {check.id: (self[f"passed_{check.id}"].data == "yes", self[f"reason_{check.id}"].data or "")
+                for check in checks}
+
+
+def checks_form(checks, **kwargs) -> ChecksForm:
+    class Form(ChecksForm):
+        pass
+
+    for check in checks:
+        setattr(Form, f"passed_{check.id}", RadioField(
+            check.code, choices=[SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))],
+            validators=[InputRequired(message=_l("Answer yes or no."))]))
+        setattr(Form, f"reason_{check.id}", TextAreaField(_l("Reason"), validators=[Length(max=2000)]))
+    return Form(**kwargs)

@@ -1,0 +1,224 @@
+"""The workflow engine on its own: definitions, selection, moves, clock moves, threads. No database."""
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+import app.services.stages  # noqa: F401  registers every guard, effect and selector the definitions name
+from app.services.registry import EFFECTS, GUARDS, SELECTORS
+from workflows.definition import ClockMove
+from workflows.engine import WORKFLOWS, DefinitionError, Engine, NotAvailable, validate
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return Engine(GUARDS, EFFECTS, SELECTORS)
+
+
+def _with_transition(workflow, **changes):
+    """The workflow with its first transition changed, e.g. guards=("no_such_guard",)."""
+    first = dataclasses.replace(workflow.transitions[0], **changes)
+    return dataclasses.replace(workflow, transitions=(first, *workflow.transitions[1:]))
+
+
+@pytest.mark.parametrize("name", sorted(WORKFLOWS))
+def test_every_definition_validates_against_the_registered_names(name):
+    validate(WORKFLOWS[name], GUARDS, EFFECTS, SELECTORS)
+
+
+@pytest.mark.parametrize("name", sorted(WORKFLOWS))
+def test_every_state_is_reachable_or_initial_and_every_trigger_has_labels(name):
+    workflow = WORKFLOWS[name]
+    reached = {workflow.initial} | {t.dest for t in workflow.transitions}
+    assert reached == {s.name for s in workflow.states}
+    assert {t.trigger for t in workflow.transitions} <= set(workflow.triggers)
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"guards": ("no_such_guard",)}, "unknown guard 'no_such_guard'"),
+    ({"effects": ("no_such_effect",)}, "unknown effect 'no_such_effect'"),
+    ({"dest": "nowhere"}, "unknown state 'nowhere'"),
+    ({"source": ("limbo",)}, "unknown state 'limbo'"),
+    ({"when": "no_such_selector"}, "unknown selector 'no_such_selector'"),
+    ({"roles": ("janitor",)}, "unknown role 'janitor'"),
+])
+def test_an_unknown_name_is_refused_and_named(change, named):
+    broken = _with_transition(WORKFLOWS["application"], **change)
+    with pytest.raises(DefinitionError, match=named):
+        validate(broken, GUARDS, EFFECTS, SELECTORS)
+
+
+def test_a_clock_move_without_its_transition_is_refused():
+    broken = dataclasses.replace(WORKFLOWS["call"], clock=(ClockMove("open", "draft", "opens_at"),))
+    with pytest.raises(DefinitionError, match="clock move 'open' from 'draft' has no transition"):
+        validate(broken, GUARDS, EFFECTS, SELECTORS)
+
+
+def test_the_engine_refuses_to_start_when_a_name_is_not_registered():
+    with pytest.raises(DefinitionError, match="unknown guard 'call_definition_valid'"):
+        Engine([g for g in GUARDS if g != "call_definition_valid"], EFFECTS, SELECTORS)
+
+
+@pytest.mark.parametrize("prior, selector", [("ineligible", "prior_ineligible"), ("rejected", "prior_rejected"),
+                                             ("reserve", "prior_reserve")])
+def test_dismiss_appeal_returns_to_the_stored_prior_state(engine, prior, selector):
+    selections = {name: name == selector for name in ("prior_ineligible", "prior_rejected", "prior_reserve")}
+    transition = engine.select("application", "dismiss_appeal", "appealed", selections)
+    assert transition.dest == prior
+    assert engine.move("application", "appealed", "dismiss_appeal", selections) == prior
+
+
+@pytest.mark.parametrize("selector, dest", [("eligibility_grounds", "submitted"), ("scoring_grounds", "in_review")])
+def test_uphold_appeal_goes_back_to_checks_or_to_review(engine, selector, dest):
+    selections = {"eligibility_grounds": selector == "eligibility_grounds",
+                  "scoring_grounds": selector == "scoring_grounds"}
+    assert engine.select("application", "uphold_appeal", "appealed", selections).dest == dest
+    assert engine.move("application", "appealed", "uphold_appeal", selections) == dest
+
+
+def test_no_selector_true_means_not_available(engine):
+    with pytest.raises(NotAvailable):
+        engine.select("application", "dismiss_appeal", "appealed", {})
+
+
+@pytest.mark.parametrize("name, state, trigger, dest", [
+    ("call", "draft", "announce", "announced"),
+    ("call", "open", "extend_deadline", "open"),
+    ("call", "ranking", "confirm_ranking", "ranking"),
+    ("call", "evaluation", "cancel", "cancelled"),
+    ("application", "draft", "submit", "submitted"),
+    ("application", "reserve", "withdraw", "withdrawn"),
+    ("application", "funded", "decline", "declined"),
+    ("review", "accepted", "recuse", "recused"),
+    ("report", "changes_requested", "resubmit", "submitted"),
+    ("payment", "scheduled", "pay", "paid"),
+    ("recovery", "demanded", "write_off", "written_off"),
+])
+def test_move_returns_the_destination(engine, name, state, trigger, dest):
+    assert engine.move(name, state, trigger, {}) == dest
+
+
+@pytest.mark.parametrize("name, state, trigger", [
+    ("call", "open", "announce"),
+    ("call", "awarded", "cancel"),
+    ("application", "draft", "withdraw"),
+    ("application", "funded", "appeal"),
+    ("application", "closed", "close_grant"),
+    ("review", "submitted", "submit_review"),
+    ("payment", "paid", "pay"),
+])
+def test_a_trigger_that_does_not_leave_the_state_is_not_available(engine, name, state, trigger):
+    with pytest.raises(NotAvailable) as refused:
+        engine.move(name, state, trigger, {})
+    assert (refused.value.trigger, refused.value.state) == (trigger, state)
+    with pytest.raises(NotAvailable):
+        engine.select(name, trigger, state, {})
+
+
+def test_an_unknown_trigger_is_not_available(engine):
+    with pytest.raises(NotAvailable):
+        engine.select("call", "explode", "draft", {})
+
+
+@pytest.mark.parametrize("name, state, role, expected", [
+    ("application", "reserve", "applicant", ["withdraw", "appeal"]),
+    ("application", "reserve", "admin", ["promote"]),
+    ("application", "reserve", "system", ["expire_reserve"]),
+    ("application", "reserve", "evaluator", []),
+    ("application", "reviewed", "admin", ["fund", "reserve", "reject"]),
+    ("application", "appealed", "admin", ["dismiss_appeal", "uphold_appeal"]),
+    ("application", "contracted", "applicant", ["renounce"]),
+    ("call", "open", "admin", ["extend_deadline", "cancel"]),
+    ("call", "open", "system", ["close"]),
+    ("call", "awarded", "system", ["start_reporting"]),
+    ("review", "accepted", "evaluator", ["recuse", "submit_review"]),
+    ("review", "accepted", "admin", ["revoke"]),
+    ("report", "submitted", "applicant", []),
+    ("payment", "scheduled", "auditor", []),
+])
+def test_triggers_from_by_role(engine, name, state, role, expected):
+    assert engine.triggers_from(name, state, role) == expected
+
+
+def test_triggers_from_without_a_role_lists_each_trigger_once(engine):
+    assert engine.triggers_from("application", "appealed") == ["dismiss_appeal", "uphold_appeal"]
+
+
+OPENS = datetime(2022, 3, 1, 8, 0, tzinfo=timezone.utc)
+CLOSES = datetime(2022, 4, 4, 21, 0, tzinfo=timezone.utc)  # 05.04.2022 00:00 Riga
+
+
+def _times(attribute):
+    return {"opens_at": OPENS, "closes_at": CLOSES}.get(attribute)
+
+
+@pytest.mark.parametrize("state, now, effective, moves", [
+    ("announced", OPENS - timedelta(seconds=1), "announced", []),
+    ("announced", OPENS, "open", [("open", "open")]),
+    ("announced", CLOSES - timedelta(microseconds=1), "open", [("open", "open")]),
+    ("announced", CLOSES, "closed", [("open", "open"), ("close", "closed")]),
+    ("open", CLOSES - timedelta(seconds=1), "open", []),
+    ("open", CLOSES, "closed", [("close", "closed")]),
+    ("closed", CLOSES + timedelta(days=400), "closed", []),
+    ("draft", CLOSES + timedelta(days=1), "draft", []),
+])
+def test_the_clock_moves_a_call_by_its_timestamps(engine, state, now, effective, moves):
+    assert engine.effective_state("call", state, _times, now) == effective
+    assert engine.due_clock_moves("call", state, _times, now) == moves
+
+
+def test_a_call_without_dates_is_never_moved_by_the_clock(engine):
+    assert engine.due_clock_moves("call", "announced", lambda _attribute: None, CLOSES) == []
+
+
+def test_workflows_without_clock_moves_stay_put(engine):
+    assert engine.effective_state("application", "funded", _times, CLOSES) == "funded"
+
+
+def _every_simple_move():
+    """(workflow, state, trigger, dest) for every transition without a selector."""
+    return [(name, source, tr.trigger, tr.dest)
+            for name, workflow in WORKFLOWS.items() for tr in workflow.transitions if tr.when is None
+            for source in tr.source]
+
+
+def _every_selected_move():
+    moves = []
+    for name, workflow in WORKFLOWS.items():
+        for tr in workflow.transitions:
+            if tr.when is not None:
+                selections = {t.when: t is tr for t in workflow.transitions if t.when}
+                moves += [(name, source, tr.trigger, tr.dest, selections) for source in tr.source]
+    return moves
+
+
+def test_the_shared_machines_stay_correct_under_8_threads(engine):
+    simple, selected = _every_simple_move(), _every_selected_move()
+    plan = [(*move, {}) for move in simple] + [(n, s, t, d, sel) for n, s, t, d, sel in selected]
+    errors: list[str] = []
+    start = threading.Barrier(8)
+
+    def worker(seed: int):
+        rng = random.Random(seed)
+        start.wait()
+        for _ in range(500):
+            name, state, trigger, dest, selections = rng.choice(plan)
+            try:
+                got = engine.move(name, state, trigger, selections)
+            except Exception as error:  # collected and reported below: a thread's exception would vanish
+                errors.append(f"{name}.{trigger} from {state}: {error!r}")
+                continue
+            if got != dest:
+                errors.append(f"{name}.{trigger} from {state}: got {got}, expected {dest}")
+
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
