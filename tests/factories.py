@@ -347,8 +347,10 @@ def make_applications(call: Call | None, states, *, organisation: Organisation |
     `scores` gives each application's half-points per criterion (0–10) instead of the outcome's default."""
     states = list(states)
     assert all(s in APPLICATION_STATES for s in states), states
-    if call is None:
-        call = make_call(state="open") if set(states) <= {"draft"} else make_call(state="announced", when="past")
+    if call is None:  # a budget for exactly the funded ones, so a reserve needs no extra applications
+        funded = max(1, sum(1 for s in states if OUTCOME_FOR.get(s) == "funded"))
+        call = (make_call(state="open", projects=funded) if set(states) <= {"draft"}
+                else make_call(state="announced", when="past", projects=funded))
     if call.status not in ("announced", "open"):
         raise ValueError(f"call {call.code} is {call.status}: applications are made while a call is announced or "
                          "open (e.g. make_call(state='announced', when='past'), or pass no call)")

@@ -109,6 +109,8 @@ class RigaDateTimeField(StringField):
                 local = datetime.strptime(text, pattern)
             except ValueError:
                 continue
+            if not 1990 <= local.year <= 2200:
+                raise ValueError(_l("Enter a date between 1990 and 2200."))
             self.data = local.replace(tzinfo=RIGA).astimezone(timezone.utc)
             return
         raise ValueError(_l("Enter a date and time, for example 05.04.2022 00:00."))
@@ -124,6 +126,12 @@ class LocalDateField(DateField):
 
     def __init__(self, label=None, validators=None, **kwargs):
         super().__init__(label, validators, format=DATE_FORMATS, **kwargs)
+
+    def process_formdata(self, valuelist):
+        super().process_formdata([" ".join((valuelist[0] if valuelist else "").split())] if valuelist else valuelist)
+        if self.data is not None and not 1990 <= self.data.year <= 2200:
+            self.data = None
+            raise ValueError(_l("Enter a date between 1990 and 2200."))
 
 
 class TieBreakField(StringField):
@@ -347,7 +355,8 @@ class CriterionForm(FlaskForm):
     def validate_max_points(self, field):
         if field.data is not None and field.data <= 0:
             raise ValidationError(_l("The maximum must be more than zero."))
-        if field.data is not None and field.data % int(self.step.data or 1):
+        step = {"1": 1, "2": 2}.get(self.step.data)  # the step field is validated after this one
+        if field.data is not None and step and field.data % step:
             raise ValidationError(_l("The maximum must be a whole number of steps."))
 
     def validate_min_points(self, field):

@@ -7,6 +7,7 @@ and `workflow.fire`.
 """
 from __future__ import annotations
 
+from datetime import date
 from fractions import Fraction
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -16,12 +17,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 
-from app import formatting, policies
+from app import clock, formatting, policies
 from app.errors import NotAllowed, Refused
 from app.extensions import db
 from app.forms.admin import (ApplicationTriggerForm, AssignForm, CallTriggerForm, ClarificationForm,
                              PaymentTriggerForm, TriggerForm, checks_form)
-from app.forms.calls import CallForm, CheckForm, CriterionForm
+from app.forms.calls import AUTOMATIC_CHECKS, CallForm, CheckForm, CriterionForm
 from app.ranking import pass_failures
 from app.models import (Appeal, Application, Assignment, Attachment, AuditEvent, Call, Check, Clarification,
                         Criterion, Organiser, Payment, RankingProtocol, Recovery, Report, Score, User)
@@ -85,7 +86,7 @@ def _attempt(action, done: str) -> bool:
 
 def _flash_errors(form) -> None:
     for name, errors in form.errors.items():
-        label = form[name].label.text if name in form._fields and form[name].label.text else ""
+        label = form[name].label.text if name and name in form and form[name].label.text else ""
         for error in errors:
             flash(f"{label}: {error}" if label else str(error), "error")
 
@@ -191,10 +192,13 @@ def _render_call(call: Call, criterion_form=None, check_form=None):
     triggers = available(call, current_user, status)
     special = ("announce", "extend_deadline", "reopen")
     return render_template(
-        "admin/call.html", call=call, status=status, criteria=criteria, checks=checks, editable=editable,
+        "admin/call.html", call=call, status=status, organiser=call.organiser, criteria=criteria, checks=checks,
+        editable=editable,
         criterion_form=criterion_form or CriterionForm(formdata=None),
         check_form=check_form or CheckForm(formdata=None),
         max_total=sum(c.max_half_points for c in criteria),
+        anchors={c.id: _anchors(c) for c in criteria}, automatic_labels=AUTOMATIC_CHECKS,
+        report_schedule=[(item["kind"], date.fromisoformat(item["due_on"])) for item in call.report_schedule or []],
         unknown_tie_keys=[k for k in call.tie_break_keys or [] if k != "submitted_at" and k not in codes],
         special_triggers=[t for t in triggers if t in special],
         plain_triggers=[t for t in triggers if t not in special],
@@ -205,12 +209,17 @@ def _render_call(call: Call, criterion_form=None, check_form=None):
         events=events, actor_names=actor_names)
 
 
+def _anchors(criterion: Criterion) -> list[tuple[int, str]]:
+    """The scale anchors in points order (their keys are half points as text)."""
+    return sorted((int(k), v) for k, v in (criterion.anchors or {}).items() if str(k).isdigit())
+
+
 @bp.post("/calls/<int:call_id>/fire")
 def call_fire(call_id):
     call = policies.call_for_admin(call_id, current_user, write=True)
     form = CallTriggerForm()
-    back = url_for(".ranking", call_id=call.id) if request.form.get("back") == "ranking" else \
-        url_for(".call", call_id=call.id)
+    from_ranking = "ranking" in (request.args.get("back"), request.form.get("back"))
+    back = url_for(".ranking", call_id=call.id) if from_ranking else url_for(".call", call_id=call.id)
     if not form.validate():
         _flash_errors(form)
         return redirect(back)
@@ -322,7 +331,7 @@ def application(application_id):
     return render_template("admin/application.html", **_application_context(application))
 
 
-def _application_context(application: Application) -> dict:
+def _application_context(application: Application, checks_form=None, clarification_form=None) -> dict:
     call = application.call
     may_act = policies.administers(current_user, call)
     assignments = db.session.scalars(select(Assignment).where(Assignment.application_id == application.id)
@@ -337,20 +346,21 @@ def _application_context(application: Application) -> dict:
     decision = decisions.current_decision(application)
     return {
         "application": application, "call": call, "organisation": application.organisation, "may_act": may_act,
-        "budget_lines": application.budget_lines,
+        "budget_lines": application.budget_lines, "project_dates": _project_dates(application),
         "attachments": db.session.scalars(select(Attachment).where(Attachment.application_id == application.id)
                                           .order_by(Attachment.id)).all(),
         "clarifications": db.session.scalars(select(Clarification).where(
             Clarification.application_id == application.id).order_by(Clarification.id)).all(),
         "appeals": db.session.scalars(select(Appeal).where(Appeal.application_id == application.id)
                                       .order_by(Appeal.id)).all(),
-        **_checks_context(application, may_act),
-        "clarification_form": ClarificationForm(formdata=None),
+        **_checks_context(application, may_act, checks_form),
+        "clarification_form": clarification_form or ClarificationForm(formdata=None),
         **_assignments_context(application, assignments, may_act),
         **_scores_context(application, assignments),
         "decision": decision, "triggers": triggers, "needs_note": _needs_note("application"),
         "fire_url": lambda _t: url_for(".application_fire", application_id=application.id),
         "grant": grants.grant_of(application), "paid_total": grants.paid_total(application),
+        "today": clock.to_riga(clock.now()).date().isoformat(),
         "reports": reports, "payments": [(p, available(p, current_user)) for p in payments],
         "recoveries": [(r, available(r, current_user)) for r in recoveries],
         "documents": [(label, _document_url(document_id)) for label, document_id in (
@@ -361,7 +371,18 @@ def _application_context(application: Application) -> dict:
     }
 
 
-def _checks_context(application: Application, may_act: bool) -> dict:
+def _project_dates(application: Application) -> list:
+    """The project's start and end as dates (the content stores ISO text); None where missing or unreadable."""
+    found = []
+    for key in ("start_on", "end_on"):
+        try:
+            found.append(date.fromisoformat((application.content or {}).get(key) or ""))
+        except ValueError:
+            found.append(None)
+    return found
+
+
+def _checks_context(application: Application, may_act: bool, bound=None) -> dict:
     checks = application.call.checks
     results = {r.check_id: r for r in applications.check_results(application)}
     suggestions = applications.suggested_checks(application)
@@ -373,7 +394,8 @@ def _checks_context(application: Application, may_act: bool) -> dict:
         prefill[f"reason_{check.id}"] = result.reason if result is not None else ""
     open_for_checks = application.status in ("submitted", "clarification")
     return {"checks": checks, "check_results": results, "suggestions": suggestions,
-            "checks_form": checks_form(checks, formdata=None, data=prefill) if may_act and open_for_checks else None,
+            "checks_form": (bound or checks_form(checks, formdata=None, data=prefill)) if may_act and open_for_checks
+            else None,
             "may_clarify": may_act and application.status == "submitted"}
 
 
@@ -416,23 +438,23 @@ def record_checks(application_id):
     form = checks_form(checks)
     if not form.validate():
         _flash_errors(form)
+    elif _attempt(lambda: applications.record_checks(application, current_user, form.results(checks)),
+                  _("The checks are recorded.")):
         return _redirect_to_application(application, "checks")
-    _attempt(lambda: applications.record_checks(application, current_user, form.results(checks)),
-             _("The checks are recorded."))
-    return _redirect_to_application(application, "checks")
+    # refused: show the page again with the answers as given
+    return render_template("admin/application.html", **_application_context(application, checks_form=form))
 
 
 @bp.post("/applications/<int:application_id>/clarification")
 def request_clarification(application_id):
     application = policies.application_for(application_id, current_user, write=True)
     form = ClarificationForm()
-    if not form.validate():
-        _flash_errors(form)
+    if form.validate() and _attempt(
+            lambda: applications.request_clarification(application, current_user, form.question.data,
+                                                       form.answer_due_at.data),
+            _("The question is sent to the applicant.")):
         return _redirect_to_application(application, "clarifications")
-    _attempt(lambda: applications.request_clarification(application, current_user, form.question.data,
-                                                        form.answer_due_at.data),
-             _("The question is sent to the applicant."))
-    return _redirect_to_application(application, "clarifications")
+    return render_template("admin/application.html", **_application_context(application, clarification_form=form))
 
 
 @bp.post("/applications/<int:application_id>/assign")
@@ -491,8 +513,8 @@ def payment_fire(payment_id):
     form = PaymentTriggerForm()
     if form.validate():
         trigger = form.trigger.data
-        data = {"bank_reference": form.bank_reference.data or "", "paid_on": form.paid_on.data} \
-            if trigger == "pay" else {}
+        paid_on = form.paid_on.data or clock.to_riga(clock.now()).date()
+        data = {"bank_reference": form.bank_reference.data or "", "paid_on": paid_on} if trigger == "pay" else {}
         _attempt(lambda: fire(payment, trigger, current_user, form.note.data, **data),
                  _("Done: %(step)s.", step=_trigger_name("payment", trigger)))
     else:
@@ -564,7 +586,7 @@ def ranking_page(call_id):
         "admin/ranking.html", call=call, status=status, rows=rows, error=error, provisional=provisional,
         protocol=protocol, protocol_url=_document_url(protocol.document_id) if protocol else None,
         protocol_current=protocol_current, triggers=triggers,
-        fire_url=lambda _t: url_for(".call_fire", call_id=call.id),
+        fire_url=lambda _t: url_for(".call_fire", call_id=call.id, back="ranking"),
         funded_total=sum(r["amount_cents"] for r in rows if r["decision"] == "funded"),
         awarded_total=call_service.awarded_total(call) if status in ("awarded", "reporting", "completed") else None)
 

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app import clock, policies
@@ -24,7 +24,6 @@ bp = Blueprint("applicant", __name__, url_prefix="/apply")
 
 # Triggers the generic action route fires; those that need more than a reason have routes of their own.
 SIMPLE_TRIGGERS = ("withdraw", "accept_offer", "decline", "renounce")
-CONFIRMED = ("withdraw", "decline", "renounce")
 DECIDED = ("funded", "reserve", "rejected")
 PAGE_SIZE = 25
 
@@ -67,7 +66,10 @@ def home():
     candidates = db.session.scalars(select(Call).where(Call.status.in_(("announced", "open")))
                                     .order_by(Call.closes_at)).all()
     open_calls = [call for call in candidates if effective_status(call) == "open"]
-    return render_template("applicant/home.html", page=page, open_calls=open_calls,
+    drafts = dict(db.session.execute(select(Application.call_id, func.min(Application.id)).where(
+        Application.organisation_id == current_user.organisation_id, Application.status == "draft",
+        Application.call_id.in_([c.id for c in open_calls] or [-1])).group_by(Application.call_id)).all())
+    return render_template("applicant/home.html", page=page, open_calls=open_calls, drafts=drafts,
                            organisation=current_user.organisation)
 
 
@@ -206,15 +208,22 @@ def _view_context(application: Application) -> dict:
     summary = (_evaluation_summary(application)
                if decision is not None and decision.outcome in DECIDED else (None, {}))
     triggers = available(application, current_user)
+    now = clock.now()
+    appeal_deadline = decisions.appeal_deadline(application) if "appeal" in triggers else None
+    clarification = applications.open_clarification(application)
     return {
         "application": application, "call": application.call, "status": status, "triggers": triggers,
         "buttons": [t for t in triggers if t in ("withdraw", "renounce")],
         "decision": decision, "letter_id": letter_id, "aggregate": summary[0], "comments": summary[1],
         "failed_checks": [r for r in applications.check_results(application) if r.passed is False],
-        "clarification": applications.open_clarification(application),
+        "clarification": clarification,
+        # The guards decide; these only spare the NGO a form whose deadline has visibly passed.
+        "answer_open": clarification is not None and now < clarification.answer_due_at,
+        "offer_open": application.offer_deadline is not None and now < application.offer_deadline,
+        "appeal_open": appeal_deadline is not None and now < appeal_deadline,
         "appeals": db.session.scalars(select(Appeal).where(Appeal.application_id == application.id)
                                       .order_by(Appeal.id)).all(),
-        "appeal_deadline": decisions.appeal_deadline(application) if "appeal" in triggers else None,
+        "appeal_deadline": appeal_deadline,
         "reports": db.session.scalars(select(Report).where(Report.application_id == application.id)
                                       .order_by(Report.due_on)).all(),
         "payments": db.session.scalars(select(Payment).where(Payment.application_id == application.id)

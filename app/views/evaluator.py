@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import selectinload
 
 from app import policies
@@ -21,6 +21,17 @@ from workflows.engine import NotAvailable
 bp = Blueprint("evaluator", __name__, url_prefix="/evaluate")
 
 DECLARATION_TRIGGERS = ("declare_no_conflict", "recuse")
+ACTIVE = ("assigned", "accepted")
+
+
+def N_(text: str) -> str:  # noqa: N802  marks a msgid for pybabel without translating it here
+    return text
+
+
+# pybabel extracts only literals: the service's declaration is spelt out here so the catalogues carry it.
+# A test keeps the two identical.
+DECLARATION_MSGID = N_("I declare that I have no conflict of interest with this application, its organisation or "
+                       "its people, and that I will keep its content confidential.")
 PAGE_SIZE = 25
 
 
@@ -47,12 +58,16 @@ def _refused(error: Exception) -> None:
 def queue():
     """Every assignment except revoked ones. Of an application the evaluator is conflicted with, nothing is
     shown but the word 'recused': not its number, its call or its dates."""
+    waiting_first = case((Assignment.status.in_(ACTIVE), 0), else_=1)
     page = db.paginate(select(Assignment).where(Assignment.evaluator_id == current_user.id,
                                                 Assignment.status != "revoked")
                        .options(selectinload(Assignment.application).selectinload(Application.call))
-                       .order_by(Assignment.review_due_at, Assignment.id), per_page=PAGE_SIZE, error_out=False)
+                       .order_by(waiting_first, Assignment.review_due_at, Assignment.id),
+                       per_page=PAGE_SIZE, error_out=False)
     rows = [(a, policies.is_conflicted(current_user, a.application)) for a in page.items]
-    return render_template("evaluator/queue.html", page=page, rows=rows)
+    return render_template("evaluator/queue.html", page=page,
+                           waiting=[(a, c) for a, c in rows if a.status in ACTIVE and not c],
+                           done=[(a, c) for a, c in rows if a.status not in ACTIVE or c])
 
 
 def _assignment(assignment_id: int) -> Assignment:
@@ -62,24 +77,28 @@ def _assignment(assignment_id: int) -> Assignment:
     return assignment
 
 
-@bp.get("/assignments/<int:assignment_id>")
-@login_required
-def assignment(assignment_id):
-    found = _assignment(assignment_id)
+def _assignment_page(found: Assignment, sheet=None, status: int = 200):
+    """The one page of an assignment; what it shows depends on the assignment's state (see the template)."""
     application = found.application
-    triggers = available(found, current_user)
     context = {"assignment": found, "application": application, "call": application.call,
-               "triggers": [t for t in triggers if t in DECLARATION_TRIGGERS],
+               "triggers": [t for t in available(found, current_user) if t in DECLARATION_TRIGGERS],
                "declaration": _(evaluation.DECLARATION), "show_declared_conflicts": False}
     if found.status != "assigned":  # only after the declaration may the evaluator see the content
         context["period"] = project_period(application)
     if found.status == "accepted":
-        sheet = score_sheet(application.call.criteria, _lang())
-        sheet.fill(found.scores)
+        if sheet is None:
+            sheet = score_sheet(application.call.criteria, _lang())
+            sheet.fill(found.scores)
         context["sheet"] = sheet
     elif found.status == "submitted":
         context["scores"] = {s.criterion_id: s for s in found.scores}
-    return render_template("evaluator/assignment.html", **context)
+    return render_template("evaluator/assignment.html", **context), status
+
+
+@bp.get("/assignments/<int:assignment_id>")
+@login_required
+def assignment(assignment_id):
+    return _assignment_page(_assignment(assignment_id))
 
 
 @bp.post("/assignments/<int:assignment_id>/action")
@@ -107,26 +126,31 @@ def action(assignment_id):
     return redirect(url_for(".assignment", assignment_id=assignment_id))
 
 
-def _save_sheet(found: Assignment):
-    """Parse and store the scoring sheet; returns the sheet, or None (with a message) when it did not validate."""
+def _parsed_sheet(found: Assignment):
+    """The scoring sheet from the request, and whether it is valid (an invalid one is shown again, unsaved)."""
     sheet = score_sheet(found.application.call.criteria, _lang())
-    if not sheet.validate():
-        flash(_("Some scores or comments are not valid; nothing was saved."), "error")
-        return None
-    evaluation.save_scores(found, current_user, sheet.scores())
-    return sheet
+    return sheet, sheet.validate()
+
+
+def _invalid(found: Assignment, sheet):
+    flash(_("Some scores or comments are not valid; nothing was saved."), "error")
+    return _assignment_page(found, sheet, 400)
 
 
 @bp.post("/assignments/<int:assignment_id>/save")
 @login_required
 def save(assignment_id):
     found = _assignment(assignment_id)
+    sheet, valid = _parsed_sheet(found)
+    if not valid:
+        return _invalid(found, sheet)
     try:
-        if _save_sheet(found) is not None:
-            db.session.commit()
-            flash(_("Scores saved. You can come back and change them until you submit."), "success")
+        evaluation.save_scores(found, current_user, sheet.scores())
+        db.session.commit()
     except Refused as error:
         _refused(error)
+    else:
+        flash(_("Scores saved. You can come back and change them until you submit."), "success")
     return redirect(url_for(".assignment", assignment_id=assignment_id))
 
 
@@ -135,9 +159,11 @@ def save(assignment_id):
 def submit(assignment_id):
     """Save the sheet, then submit the review. If submission is refused, the saved scores stay saved."""
     found = _assignment(assignment_id)
+    sheet, valid = _parsed_sheet(found)
+    if not valid:
+        return _invalid(found, sheet)
     try:
-        if _save_sheet(found) is None:
-            return redirect(url_for(".assignment", assignment_id=assignment_id))
+        evaluation.save_scores(found, current_user, sheet.scores())
         db.session.commit()
     except Refused as error:
         _refused(error)
@@ -151,4 +177,3 @@ def submit(assignment_id):
         return redirect(url_for(".assignment", assignment_id=assignment_id))
     flash(_("Your review is submitted. Thank you."), "success")
     return redirect(url_for(".queue"))
-

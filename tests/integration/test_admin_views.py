@@ -5,9 +5,12 @@ the message on the next page. Fixtures and builders come from tests/conftest.py 
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, func, select
 
 from app.extensions import db
@@ -367,8 +370,10 @@ def test_checks_are_recorded_and_move_the_application(admin_client, admin, make_
     response = admin_client.post(f"/admin/applications/{application.id}/checks", data={
         f"passed_{first.id}": "yes", f"reason_{first.id}": "", f"passed_{second.id}": "no",
         f"reason_{second.id}": ""})
-    assert response.status_code == 302
-    assert "Give the reason for check A3." in _flashes(admin_client)
+    assert response.status_code == 200  # the page again, with the answers as given
+    page = response.get_data(as_text=True)
+    assert "Give the reason for check A3." in page
+    assert re.search(rf'<input checked[^>]*id="passed_{second.id}-1"', page)  # the "no" kept
     db.session.refresh(application)
     assert application.status == "submitted"
     assert db.session.scalar(select(func.count(CheckResult.id))) == 0
@@ -461,3 +466,41 @@ def test_a_payment_of_another_organiser_is_not_found(client, login_as, make_user
     assert client.post(f"/admin/payments/{payment.id}/fire",
                        data={"trigger": "pay", "bank_reference": "X"}).status_code == 404
     assert db.session.get(Payment, payment.id).status == "scheduled"
+
+
+# --- bad input, generated -------------------------------------------------------------------------------------------
+
+TEXT_FIELDS = ("code", "number_prefix", "amount", "budget", "opens_at", "closes_at", "decision_on", "pass_mark",
+               "tie_break_keys", "payment_tranches", "evaluators_per_application", "interim_report_due",
+               "min_amount", "max_amount", "reserve_expires_at")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(TEXT_FIELDS), value=st.text(max_size=40))
+def test_any_text_in_any_call_field_is_a_message_or_a_draft_never_an_error(admin_client, field, value):
+    before = db.session.scalar(select(func.count(Call.id)))
+    code = f"H-{before}"
+    response = admin_client.post("/admin/calls/new", data={
+        **CALL_FORM, "code": code, "number_prefix": f"H-{before}", field: value,
+        "organiser_id": _organiser_of(admin_client)})
+
+    assert response.status_code in (200, 302)
+    saved = db.session.scalar(select(func.count(Call.id)))
+    if response.status_code == 200:
+        assert saved == before and "Nothing was saved." in response.get_data(as_text=True)
+    else:
+        assert saved == before + 1
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(("code", "max_points", "min_points", "weight_percent", "step", "anchors")),
+       value=st.text(max_size=30))
+def test_any_text_in_any_criterion_field_is_a_message_or_a_criterion_never_an_error(admin_client, field, value):
+    call = db.session.scalar(select(Call).where(Call.code == CALL_FORM["code"])) or _create_call(admin_client)
+    before = db.session.scalar(select(func.count(Criterion.id)))
+
+    response = admin_client.post(f"/admin/calls/{call.id}/criteria",
+                                 data={**CRITERION, "code": f"9.{before}", field: value})
+
+    assert response.status_code in (200, 302)
+    assert db.session.scalar(select(func.count(Criterion.id))) == before + (response.status_code == 302)

@@ -400,7 +400,7 @@ def test_result_summary_offer_acceptance_and_report(app, client):
     assert "Komentārs 2.2 (8)" in page and "Komentārs 2.2 (6)" in page  # the comments …
     assert not any(name in page for name in names)  # … never the evaluators' names
     assert "3.5" in page  # mean of 4 and 3 points on each criterion
-    assert "7 " in page or ">7<" in page  # total 7 of 10
+    assert "7 of 10" in page and '<th class="num">7</th>' in page  # the total, exact
     assert 'value="accept_offer"' in page and 'value="decline"' in page
     stored = application(app, app_id)
     assert f'/documents/{stored.agreement_document_id}' in page
@@ -441,6 +441,7 @@ def test_rejected_application_may_appeal(app, client):
     assert application(app, app_id).status == "rejected"
     page = text(client.get(f"/apply/applications/{app_id}/view"))
     assert "Rejected" in page and 'action="/apply/applications/%d/appeal"' % app_id in page
+    assert "Criterion 2.2 scored below its minimum of 2 points." in page  # why it failed
     response = client.post(f"/apply/applications/{app_id}/appeal", data={"grounds": "factual_error", "text": ""},
                            follow_redirects=True)
     assert "Choose the grounds" in text(response)
@@ -448,3 +449,16 @@ def test_rejected_application_may_appeal(app, client):
                 data={"grounds": "factual_error", "text": "Kritērijs 2.2 vērtēts kļūdaini.", "confirm": "y"})
     assert application(app, app_id).status == "appealed"
     assert "Kritērijs 2.2 vērtēts kļūdaini." in text(client.get(f"/apply/applications/{app_id}/view"))
+
+
+def test_no_appeal_form_once_the_window_has_closed(app, client):
+    call_id = make_call(app)
+    app_id = submitted_application(app, client)
+    decide(app, call_id, app_id, half_points=(2, 2))
+    clock.travel_to(CLOSES + timedelta(days=60))
+    page = text(client.get(f"/apply/applications/{app_id}/view"))
+    assert "The appeal window closed on" in page and "/appeal" not in page
+    response = client.post(f"/apply/applications/{app_id}/appeal",
+                           data={"grounds": "procedural", "text": "Par vēlu.", "confirm": "y"}, follow_redirects=True)
+    assert "The appeal window has closed." in text(response)  # the guard still decides
+    assert application(app, app_id).status == "rejected"

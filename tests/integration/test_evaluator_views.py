@@ -79,7 +79,8 @@ def world(app) -> World:
         calls.add_check(call, code="A1", title_lv="Iesniegts laikā", title_en="Submitted on time", automatic="on_time")
         calls.announce(call, admin)
         member = organisations.register(
-            organisation_name="Biedrība „Jaunieši Jelgavai”", registration_number="40008000121", legal_form="biedriba",
+            organisation_name="Biedrība „Jaunieši Jelgavai”", registration_number="40008000121",
+            legal_form="biedriba",
             iban="LV80BANK0000435195001", organisation_email="info@jauniesi.lv", address="Jelgava",
             user_name="Anna Kalniņa", email="anna@jauniesi.lv", password=PASSWORD)
         db.session.commit()
@@ -128,6 +129,13 @@ def stored_scores(app, assignment_id) -> dict[int, tuple[int | None, str]]:
                 for s in db.session.scalars(select(Score).where(Score.assignment_id == assignment_id))}
 
 
+def test_the_declaration_msgid_is_the_services_text():
+    """The view spells the declaration out so pybabel extracts it; it must stay the text the service stores."""
+    from app.views import evaluator
+
+    assert evaluator.DECLARATION_MSGID == evaluation.DECLARATION
+
+
 def test_only_evaluators_use_the_evaluator_pages(app, world):
     assert "/login" in browser(app).get("/evaluate/").headers["Location"]
     assert browser(app, "anna@jauniesi.lv").get("/evaluate/").status_code == 403
@@ -165,6 +173,7 @@ def test_declare_score_and_submit(app, world):
     # Values outside the scale are refused and nothing is stored.
     response = e1.post(f"/evaluate/assignments/{world.scorer}/save",
                        data={f"score_{relevance}": "11", f"score_{quality}": "3"}, follow_redirects=True)
+    assert response.status_code == 400 and "Not a valid choice" in text(response)
     assert "nothing was saved" in text(response) and stored_scores(app, world.scorer) == {}
 
     # A draft save: one scored, one "not applicable".
@@ -199,7 +208,8 @@ def test_a_recused_evaluator_sees_nothing_of_the_application(app, world):
                        follow_redirects=True)
     assert "Please write the reason." in text(response)
     assert assignment(app, world.recuser).status == "assigned"
-    e2.post(f"/evaluate/assignments/{world.recuser}/action", data={"trigger": "recuse", "note": "Mana māsa ir valdē."})
+    e2.post(f"/evaluate/assignments/{world.recuser}/action",
+            data={"trigger": "recuse", "note": "Mana māsa ir valdē."})
     assert assignment(app, world.recuser).status == "recused"
 
     assert e2.get(f"/evaluate/assignments/{world.recuser}").status_code == 404

@@ -1,7 +1,8 @@
 """Every transition of every workflow, fired once on real rows; the refusals; the publish cascade.
 
 The table of rows is built from the definitions themselves, so a transition added to `workflows/` without a setup
-here fails `test_every_transition_has_a_setup` rather than going untested.
+here fails with a LookupError rather than going untested. PDFs are stubbed here (`stub_pdfs`): these tests are about
+states and events; the documents' content is tested where it matters (test_notifications_smtp, the document tests).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from tests import factories as f
 from tests.factories import admin_of, member_of
 from workflows.engine import WORKFLOWS, NotAvailable
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("stub_pdfs")]  # PDFs: test_notifications_smtp
 
 ROWS = [(name, tr.trigger, source, tr.dest)
         for name, definition in WORKFLOWS.items() for tr in definition.transitions for source in tr.source]
