@@ -18,7 +18,7 @@ fonts:
 	  echo "DejaVu Sans is missing: apt-get install -y fonts-dejavu-core (PDFs name it explicitly)"; exit 1; }
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile -q -d app/translations
+	$(BIN)/pybabel compile -d app/translations >/dev/null
 
 setup: $(STAMP) fonts translations
 	mkdir -p instance

@@ -6,6 +6,7 @@ effects, selectors); `validate` refuses a definition that names anything unknown
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterable
@@ -117,7 +118,10 @@ class Engine:
         subject = subjects.get(name)
         if subject is None:
             subject = subjects[name] = _Subject(state, {})
-            self.compiled[name].machine.add_model(subject, initial=state)
+            machine = self.compiled[name].machine
+            machine.add_model(subject, initial=state)
+            # detach it when the thread is gone: the threaded dev server starts a thread per request
+            weakref.finalize(threading.current_thread(), machine.remove_model, subject)
         subject.state = state
         subject.__dict__.update({key: bool(selections.get(key)) for key in self._selectors[name]})
         try:

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app.forms.calls import LocalDateField, MoneyField, RigaDateTimeField
+from app.forms.calls import Given, LocalDateField, MoneyField, RigaDateTimeField
 
 
 class TriggerForm(FlaskForm):
@@ -34,8 +34,7 @@ class PaymentTriggerForm(TriggerForm):
 
 class ClarificationForm(FlaskForm):
     question = TextAreaField(_l("Question to the applicant"), validators=[DataRequired(), Length(max=5000)])
-    answer_due_at = RigaDateTimeField(_l("Answer by (Riga time)"),
-                                      validators=[InputRequired(message=_l("Enter the answer deadline."))])
+    answer_due_at = RigaDateTimeField(_l("Answer by (Riga time)"), validators=[Given(_l("Enter the answer deadline."))])
 
 
 class AssignForm(FlaskForm):

@@ -14,7 +14,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, DateField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation,
+                                ValidationError)
 
 from app.clock import RIGA, to_riga
 from app.extensions import db
@@ -180,6 +181,19 @@ class TranchesField(StringField):
         return ", ".join(f"{t['percent']} {t['on']}" for t in self.data or [])
 
 
+class Given:
+    """Required, for fields that parse what was typed: `data` must have come out of it (blank or only spaces
+    does not count); a parse error already says what is wrong, so nothing is added to it."""
+
+    def __init__(self, message):
+        self.message = message
+        self.field_flags = {"required": True}
+
+    def __call__(self, form, field):
+        if field.data is None:
+            raise StopValidation("" if field.process_errors else self.message)
+
+
 CODE = Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", message=_l("Use letters, digits, dots, dashes and underscores only."))
 
 
@@ -202,7 +216,7 @@ class CallForm(FlaskForm):
     amount = MoneyField(_l("Lump sum per project, EUR"))
     min_amount = MoneyField(_l("Minimum per project, EUR"))
     max_amount = MoneyField(_l("Maximum per project, EUR"))
-    budget = MoneyField(_l("Total budget, EUR"), validators=[InputRequired(message=_l("Enter the total budget."))])
+    budget = MoneyField(_l("Total budget, EUR"), validators=[Given(_l("Enter the total budget."))])
     max_applications_per_organisation = IntegerField(_l("Applications per organisation, at most"), default=1,
                                                      validators=[InputRequired(), NumberRange(1, 100)])
 
@@ -215,10 +229,10 @@ class CallForm(FlaskForm):
     retention_until = LocalDateField(_l("Keep records until"), validators=[Optional()])
 
     pass_mark = PointsField(_l("Pass mark, points"), default=60,
-                            validators=[InputRequired(message=_l("Enter the pass mark."))])
+                            validators=[Given(_l("Enter the pass mark."))])
     evaluators_per_application = IntegerField(_l("Evaluators per application"), default=2,
                                               validators=[InputRequired(), NumberRange(1, 10)])
-    divergence_threshold_percent = IntegerField(_l("Divergence threshold, % of the higher total"), default=30,
+    divergence_threshold_percent = IntegerField(_l("Divergence threshold, percent of the higher total"), default=30,
                                                 validators=[InputRequired(), NumberRange(0, 100)])
     divergence_policy = SelectField(_l("Score of a divergent application"), choices=[
         SelectChoice("mean_all", _l("Mean of all counted reviews")),
@@ -336,7 +350,7 @@ class CriterionForm(FlaskForm):
     title_en = StringField(_l("Title in English"), validators=[DataRequired(), Length(max=300)])
     description_lv = TextAreaField(_l("Description in Latvian"), validators=[Length(max=5000)])
     description_en = TextAreaField(_l("Description in English"), validators=[Length(max=5000)])
-    max_points = PointsField(_l("Maximum, points"), validators=[InputRequired(message=_l("Enter the maximum."))])
+    max_points = PointsField(_l("Maximum, points"), validators=[Given(_l("Enter the maximum."))])
     step = SelectField(_l("Step"), choices=[SelectChoice("1", "0,5"), SelectChoice("2", "1")], default="1")
     min_points = PointsField(_l("Minimum to pass, points (optional)"))
     weight_percent = IntegerField(_l("Ranking weight, %"), default=100, validators=[InputRequired(),

@@ -157,7 +157,9 @@ def upgrade():
     sa.CheckConstraint("status in ('draft', 'cancelled') or frozen_at is not null", name=op.f('ck_calls_frozen_after_draft')),
     sa.CheckConstraint('budget_cents >= 0', name=op.f('ck_calls_budget_not_negative')),
     sa.ForeignKeyConstraint(['organiser_id'], ['organisers.id'], name=op.f('fk_calls_organiser_id_organisers')),
-    sa.ForeignKeyConstraint(['regulations_document_id'], ['documents.id'], name=op.f('fk_calls_regulations_document_id_documents'), use_alter=True),
+    # documents is created above, so the key is made inline; with use_alter=True, op.create_table silently left it
+    # out on PostgreSQL (SQLite renders such keys inline anyway)
+    sa.ForeignKeyConstraint(['regulations_document_id'], ['documents.id'], name=op.f('fk_calls_regulations_document_id_documents')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_calls')),
     sa.UniqueConstraint('code', name=op.f('uq_calls_code'))
     )

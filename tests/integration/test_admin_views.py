@@ -170,7 +170,8 @@ def test_a_draft_is_edited_and_an_announced_call_is_not(admin_client, admin, mak
     assert response.status_code == 302
     db.session.refresh(call)
     assert call.budget_cents == 1_840_000
-    assert db.session.scalar(select(AuditEvent.data).where(AuditEvent.trigger == "edit")) == '{"changed":["budget_cents"]}'
+    edit = db.session.scalar(select(AuditEvent).where(AuditEvent.trigger == "edit"))
+    assert (edit.entity_id, edit.data) == (call.id, '{"changed":["budget_cents"]}')
 
     announced = make_call(state="announced", organiser=admin.organisers[0], admin=admin)
     budget = announced.budget_cents

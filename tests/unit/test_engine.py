@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import random
 import threading
 from datetime import datetime, timedelta, timezone
@@ -222,3 +223,18 @@ def test_the_shared_machines_stay_correct_under_8_threads(engine):
         thread.join()
     assert errors == []
 
+
+
+def test_threads_that_end_leave_no_subject_behind(engine):
+    """The threaded dev server runs each request in a new thread; a subject per finished thread would pile up."""
+    machine = engine.compiled["application"].machine
+    before = len(machine.models)
+
+    for _ in range(20):
+        thread = threading.Thread(target=engine.move, args=("application", "draft", "submit", {}))
+        thread.start()
+        thread.join()
+    del thread
+    gc.collect()
+
+    assert len(machine.models) <= before + 1
