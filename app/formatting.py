@@ -53,7 +53,7 @@ def deadline(closes_at: datetime | None, lang: str = "lv") -> str:
     from datetime import timedelta
 
     last = to_riga(closes_at - timedelta(minutes=1))
-    return f"{day(last.date(), lang)} {last:%H:%M}"
+    return f"{day(last.date(), lang)} plkst. {last:%H:%M}" if lang == "lv" else f"{day(last.date(), lang)} {last:%H:%M}"
 
 
 def points(half_points: Fraction | int | None, lang: str = "lv") -> str:

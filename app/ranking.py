@@ -154,7 +154,7 @@ def _check_scores(reviews: Iterable[Review], criteria: Sequence[Criterion]) -> N
             if code not in maxima:
                 raise ValueError(f"review {r.review_id}: unknown criterion {code!r}")
             if score is not None and not 0 <= score <= maxima[code]:
-                raise ValueError(f"review {r.review_id}: score {score} outside 0..{maxima[code]} on {code}")
+                raise ValueError(f"review {r.review_id}: {code} score {score} outside 0..{maxima[code]}")
 
 
 def _exact_sum(terms: Sequence[tuple[int, int]]) -> Fraction:

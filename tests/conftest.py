@@ -4,7 +4,7 @@ Databases. Every test gets an empty database migrated by the real Alembic migrat
 - SQLite (always): the migration runs once per session into a template file; before each test the app's database
   file is replaced by a copy of it (a file copy is ~1 ms, a migration ~300 ms).
 - PostgreSQL (when TEST_DATABASE_URL is set, for tests marked `postgres`): the migration runs once per session
-  into a schema of its own (so parallel runs never meet), and every table is truncated before each test.
+  into a schema of its own (so parallel runs never meet), and every table is emptied before each test.
 A test or module marked `@pytest.mark.postgres` runs once per backend: `test_x[sqlite]` and, with
 TEST_DATABASE_URL set, `test_x[postgres]`. Unmarked tests run on SQLite only. A test that makes sense only on
 PostgreSQL parametrizes `db_backend` itself: `@pytest.mark.parametrize("db_backend", ["postgres"])` (skipped when
@@ -39,9 +39,9 @@ from email.message import EmailMessage
 from datetime import timedelta
 
 import pytest
-from flask.testing import FlaskClient, FlaskCliRunner
 from flask import Flask
 from flask.cli import FlaskGroup
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
@@ -125,7 +125,8 @@ def postgres_schema(prefix: str = "t"):
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         yield postgres_schema_url(schema)
     finally:
-        with admin.connect() as connection:
+        with admin.connect() as connection:  # a connection a test leaked inside a transaction would block forever
+            connection.execute(text("SET lock_timeout = '10s'"))
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
 
@@ -229,17 +230,15 @@ def _apps(tmp_path_factory, request):
 
 
 def _reset_database(backend: str, request) -> None:
-    """The migrated, empty database: SQLite gets a fresh copy of the template, PostgreSQL is truncated."""
+    """The migrated, empty database: SQLite gets a fresh copy of the template, PostgreSQL is emptied."""
     db.engine.dispose()  # no connection may keep the old file (or a lock) open
-    if backend == "postgres":  # DELETE, children first: on a few rows it is ~20× faster than TRUNCATE
+    if backend == "postgres":  # DELETE, children first, in one round trip: ~20× faster than TRUNCATE on few rows
         tables = list(reversed(db.metadata.sorted_tables))
-        restart = ", ".join(f"setval(pg_get_serial_sequence('{t.name}', 'id'), 1, false)"
-                            for t in tables if "id" in t.c and t.c.id.autoincrement is not False
-                            and t.c.id.primary_key and len(t.primary_key.columns) == 1)
+        statements = [f'DELETE FROM "{t.name}";' for t in tables] + [
+            f"PERFORM setval(pg_get_serial_sequence('\"{t.name}\"', 'id'), 1, false);"
+            for t in tables if "id" in t.c and t.c.id.primary_key and len(t.primary_key.columns) == 1]
         with db.engine.begin() as connection:
-            for table in tables:
-                connection.execute(table.delete())
-            connection.execute(text(f"SELECT {restart}"))
+            connection.exec_driver_sql("DO $$ BEGIN " + " ".join(statements) + " END $$")
     else:
         path = db.engine.url.database
         for suffix in ("-wal", "-shm"):

@@ -8,9 +8,9 @@ start/finish evaluation, confirm, publish, accept, sign, ...), exactly as the vi
     call = make_call(state="open")                         # draft, announced, open, closed, evaluation, ranking,
                                                            # awarded, reporting, completed, cancelled
     application = make_application(call, state="submitted")
-    funded, reserve, rejected = make_applications(make_call(state="closed", projects=1),
-                                                  ["funded", "reserve", "rejected"])
-    admin_of(call), member_of(application), evaluators_of(application)
+    funded, reserve, rejected = make_applications(None, ["funded", "reserve", "rejected"])
+    make_assignment("accepted"), make_report("submitted"), make_payment("scheduled"), make_recovery("demanded")
+    admin_of(call), member_of(application), evaluators_of(application), settle_grant(application)
 
 Times: "open" calls opened 10 days ago and close in 25 days; "closed" and later calls opened 60 days ago and closed
 20 days ago. Applications are drafted and submitted inside the window, one second apart (the builder travels

@@ -43,9 +43,14 @@ APPLICATION = Workflow(
           effects=("letter_ineligible",)),
         t("start_review", "eligible", "in_review", "system"),
         t("complete_review", "in_review", "reviewed", "system"),
-        t("fund", "reviewed", "funded", ("system", "admin"), effects=("letter_decision", "open_offer")),
-        t("reserve", "reviewed", "reserve", ("system", "admin"), effects=("letter_decision",)),
-        t("reject", "reviewed", "rejected", ("system", "admin"), effects=("letter_decision",)),
+        # The system decides at publish_results from the confirmed protocol; an admin decides one re-ranked
+        # after an upheld appeal, with a written justification, within the budget that remains.
+        t("fund", "reviewed", "funded", ("system", "admin"), guards=("rerank_justified", "rerank_budget"),
+          effects=("record_rerank", "letter_decision", "open_offer")),
+        t("reserve", "reviewed", "reserve", ("system", "admin"), guards=("rerank_justified",),
+          effects=("record_rerank", "letter_decision")),
+        t("reject", "reviewed", "rejected", ("system", "admin"), guards=("rerank_justified",),
+          effects=("record_rerank", "letter_decision")),
         t("expire_reserve", "reserve", "not_funded", "system"),
         t("promote", "reserve", "funded", "admin", guards=("next_in_reserve", "budget_covers"),
           effects=("record_promotion", "letter_decision", "open_offer")),

@@ -14,7 +14,7 @@ from app.models import Application, Assignment, Call, Check, Criterion, Decision
 from app.services import audit, jobs, scoring
 from app.services.audit import canonical_json
 from app.services.registry import effect, guard
-from app.services.workflow import cascade, fire
+from app.services.workflow import cascade, fire, lock
 
 PENDING_CHECK_STATES = ("submitted", "clarification", "appealed")
 
@@ -40,6 +40,24 @@ def add_check(call: Call, **fields) -> Check:
     check = Check(call=call, position=len(call.checks), **fields)
     db.session.add(check)
     return check
+
+
+def update_draft(call: Call, actor: User, fields: dict) -> list[str]:
+    """Change a draft's settings; records which fields changed. Announced calls are frozen."""
+    lock(call)
+    _require_draft(call)
+    changed = sorted(name for name, value in fields.items() if getattr(call, name) != value)
+    for name in changed:
+        setattr(call, name, fields[name])
+    if changed:
+        audit.record("call", call.id, "edit", "draft", "draft", actor.id, data={"changed": changed})
+    return changed
+
+
+def remove_from_draft(call: Call, item: Criterion | Check) -> None:
+    lock(call)
+    _require_draft(call)
+    db.session.delete(item)
 
 
 def _require_draft(call: Call) -> None:

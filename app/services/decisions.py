@@ -198,9 +198,58 @@ def _decide(ctx):
 
 @effect("reopen_reviews")
 def _reopen_reviews(ctx):
+    """Scoring grounds upheld: the old result no longer stands and the submitted reviews are opened again;
+    when the last one is resubmitted the application is reviewed and an admin re-ranks it."""
+    from app.services.workflow import fire
+
     decision = current_decision(ctx.entity)
     if decision is not None:
         decision.current = False
+    submitted = db.session.scalars(select(Assignment).where(
+        Assignment.application_id == ctx.entity.id, Assignment.status == "submitted").order_by(Assignment.id)).all()
+    for assignment in submitted:
+        fire(assignment, "reopen", ctx.actor, ctx.note, caused_by=ctx.cause())
+
+
+OUTCOME_OF = {"fund": "funded", "reserve": "reserve", "reject": "rejected"}
+
+
+@guard("rerank_justified")
+def _rerank_justified(ctx):
+    if ctx.actor is None:
+        return None  # publish_results: the confirmed protocol is the justification
+    return None if ctx.note else _("Write the justification: it goes into the audit trail.")
+
+
+@guard("rerank_budget")
+def _rerank_budget(ctx):
+    if ctx.actor is None:
+        return None  # publish_results checks the whole allocation against the budget
+    return _budget_covers(ctx)
+
+
+@effect("record_rerank")
+def _record_rerank(ctx):
+    """An admin's decision on a re-ranked application, with the exact scores it now has."""
+    if ctx.actor is None:
+        return  # publish_results wrote the Decision from the protocol before firing
+    from app import ranking
+    from app.services import scoring
+
+    application = ctx.entity
+    old = current_decision(application)
+    if old is not None:
+        old.current = False
+    db.session.flush()
+    aggregate = scoring.aggregate_for(application)
+    call = application.call
+    failures = ranking.pass_failures(aggregate, scoring.criteria_of(call), scoring.rules_of(call))
+    db.session.add(Decision(application_id=application.id, outcome=OUTCOME_OF[ctx.trigger], rank=None,
+                            total=str(aggregate.total), weighted_total=str(aggregate.weighted_total),
+                            failures=failures,
+                            amount_cents=application.amount_cents if ctx.trigger == "fund" else 0,
+                            override_justification=ctx.note, decided_at=ctx.now))
+    db.session.flush()
 
 
 def _prior(application) -> str | None:

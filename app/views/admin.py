@@ -26,9 +26,9 @@ from app.forms.calls import AUTOMATIC_CHECKS, CallForm, CheckForm, CriterionForm
 from app.ranking import pass_failures
 from app.models import (Appeal, Application, Assignment, Attachment, AuditEvent, Call, Check, Clarification,
                         Criterion, Organiser, Payment, RankingProtocol, Recovery, Report, Score, User)
-from app.services import applications, audit, decisions, evaluation, grants, scoring
+from app.services import applications, decisions, evaluation, grants, scoring
 from app.services import calls as call_service
-from app.services.workflow import available, effective_status, fire, lock, refused_message
+from app.services.workflow import available, effective_status, fire, refused_message
 from workflows import diagram
 from workflows.engine import WORKFLOWS, NotAvailable
 
@@ -155,22 +155,11 @@ def edit_call(call_id):
     form = CallForm(data=CallForm.data_of(call) if request.method == "GET" else None, call_id=call.id,
                     organisers=_organisers())
     if form.validate_on_submit():
-        if _attempt(lambda: _update_draft(call, form.call_fields()), _("The call is saved.")):
+        if _attempt(lambda: call_service.update_draft(call, current_user, form.call_fields()), _("The call is saved.")):
             return redirect(url_for(".call", call_id=call.id))
     elif request.method == "POST":
         flash(_("Please correct the marked fields. Nothing was saved."), "error")
     return render_template("admin/call_form.html", form=form, call=call)
-
-
-def _update_draft(call: Call, fields: dict) -> None:
-    """Edit a draft's settings (the service has no update operation yet; the draft rule is its own)."""
-    lock(call)
-    call_service._require_draft(call)
-    changed = sorted(name for name, value in fields.items() if getattr(call, name) != value)
-    for name in changed:
-        setattr(call, name, fields[name])
-    if changed:
-        audit.record("call", call.id, "edit", "draft", "draft", current_user.id, data={"changed": changed})
 
 
 @bp.get("/calls/<int:call_id>")
@@ -263,7 +252,7 @@ def delete_criterion(call_id, criterion_id):
     criterion = db.session.get(Criterion, criterion_id)
     if criterion is None or criterion.call_id != call.id:
         abort(404)
-    _attempt(lambda: _remove_from_draft(call, criterion), _("Criterion %(code)s removed.", code=criterion.code))
+    _attempt(lambda: call_service.remove_from_draft(call, criterion), _("Criterion %(code)s removed.", code=criterion.code))
     return redirect(url_for(".call", call_id=call.id, _anchor="criteria"))
 
 
@@ -285,14 +274,8 @@ def delete_check(call_id, check_id):
     check = db.session.get(Check, check_id)
     if check is None or check.call_id != call.id:
         abort(404)
-    _attempt(lambda: _remove_from_draft(call, check), _("Check %(code)s removed.", code=check.code))
+    _attempt(lambda: call_service.remove_from_draft(call, check), _("Check %(code)s removed.", code=check.code))
     return redirect(url_for(".call", call_id=call.id, _anchor="checks"))
-
-
-def _remove_from_draft(call: Call, item) -> None:
-    lock(call)
-    call_service._require_draft(call)
-    db.session.delete(item)
 
 
 # --- the call's applications ------------------------------------------------------------------------------------

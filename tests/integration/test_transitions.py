@@ -55,14 +55,6 @@ def _checks_recorded(application, admin, passed):
     db.session.commit()
 
 
-def _decided(application, outcome):
-    """What publish (or the re-ranking after an upheld appeal) stores before the admin fires the result."""
-    db.session.add(Decision(application_id=application.id, outcome=outcome, rank=1, total="80", weighted_total="80",
-                            amount_cents=application.amount_cents if outcome == "funded" else 0,
-                            decided_at=clock.now()))
-    db.session.commit()
-
-
 def setup_call(trigger, source, dest):
     if trigger == "open":
         call, _admin = _call("announced", when="past")
@@ -106,9 +98,8 @@ def setup_application(trigger, source, dest):
         return application, admin, None, {}
     if trigger in ("start_review", "complete_review", "expire_reserve"):
         return application, None, None, {}
-    if trigger in ("fund", "reserve", "reject"):
-        _decided(application, dest)
-        return application, admin, None, {}
+    if trigger in ("fund", "reserve", "reject"):  # by hand: a re-ranking, justified in writing
+        return application, admin, NOTE, {}
     if trigger == "renounce":
         return application, member, NOTE, {}
     if trigger == "terminate":
@@ -131,7 +122,8 @@ def setup_review(trigger, source, dest):
     if trigger == "recuse":
         return assignment, evaluator, NOTE, {}
     if trigger == "submit_review":
-        evaluation.save_scores(assignment, evaluator, {c.id: (6, "Vidēji.") for c in assignment.application.call.criteria})
+        criteria = assignment.application.call.criteria
+        evaluation.save_scores(assignment, evaluator, {c.id: (6, "Vidēji.") for c in criteria})
         db.session.commit()
         return assignment, evaluator, None, {}
     return assignment, admin, NOTE, {}  # reopen, revoke, void
@@ -389,3 +381,11 @@ def test_a_failure_mid_cascade_rolls_everything_back(app, monkeypatch):
 def _counts():
     return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
             for model in (AuditEvent, Decision, Message, Job, Payment, Report, Recovery)}
+
+
+def test_an_admin_result_needs_a_written_justification(app):
+    """fund/reserve/reject by hand (a re-ranking after an upheld appeal) are refused without a justification."""
+    application, admin, _member = _application("reviewed")
+    with pytest.raises(Refused, match="Write the justification"):
+        _refused(application, "reserve", admin)
+    _unchanged(application, "reviewed", len(events_of("application", application.id)))

@@ -329,6 +329,10 @@ def test_allocate_keeps_the_given_order_and_only_sets_decisions():
     assert [r.rank for r in allocated] == [r.rank for r in reversed(ranked)]
 
 
+def test_nothing_to_rank():
+    assert rank_and_allocate([], CRITERIA, rules(budget_cents=LUMP_SUM)) == []
+
+
 def test_no_budget_funds_nothing():
     result = rank_and_allocate([entry(1, review(8))], CRITERIA, rules(budget_cents=0))
     assert result[0].decision == "reserve"

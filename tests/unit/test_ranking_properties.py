@@ -10,7 +10,8 @@ from itertools import combinations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.ranking import Criterion, Entry, Review, Rules, display_points, rank, rank_and_allocate
+from app.ranking import (Criterion, Entry, Review, Rules, display_points, is_divergent, rank,
+                         rank_and_allocate)
 
 SETTINGS = settings(max_examples=200, deadline=None)
 T0 = datetime(2022, 4, 4, 12, 0, tzinfo=timezone.utc)
@@ -82,11 +83,15 @@ def review_passes(review, criteria, rules):
         for c in criteria)
 
 
-def expected_counted(reviews, criteria, rules):
-    divergent = len({review_passes(r, criteria, rules) for r in reviews}) > 1 or any(
+def expected_divergent(reviews, criteria, rules):
+    return len({review_passes(r, criteria, rules) for r in reviews}) > 1 or any(
         (max(total_of(a), total_of(b)) - min(total_of(a), total_of(b))) * 100
         > rules.divergence_threshold_percent * max(total_of(a), total_of(b))
         for a, b in combinations(reviews, 2))
+
+
+def expected_counted(reviews, criteria, rules):
+    divergent = expected_divergent(reviews, criteria, rules)
     if rules.divergence_policy == "mean_all" or len(reviews) < 3 or not divergent:
         return list(reviews)
     gaps = {(a.review_id, b.review_id): abs(total_of(a) - total_of(b))
@@ -126,10 +131,11 @@ def order_key(ranked, entry, rules):
 
 @SETTINGS
 @given(calls())
-def test_aggregate_and_pass_follow_the_rules(call):
+def test_divergence_aggregate_and_pass_follow_the_rules(call):
     criteria, rules, entries = call
     for r in rank(entries, criteria, rules):
         entry = next(e for e in entries if e.application_id == r.application_id)
+        assert is_divergent(entry.reviews, criteria, rules) == expected_divergent(entry.reviews, criteria, rules)
         counted = expected_counted(entry.reviews, criteria, rules)
         means = expected_means(counted, criteria)
         assert r.aggregate.counted_review_ids == tuple(x.review_id for x in counted)

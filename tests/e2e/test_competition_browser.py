@@ -1,0 +1,363 @@
+"""The competition in a real browser (DESIGN 6.2 "browser"): headless system Chromium against the app served by
+werkzeug's threaded server, in Latvian and in English.
+
+1. The walking skeleton, clicked through by every person in their own browser context: the admin creates, defines
+   and announces a call; the public page shows it open; an NGO registers, applies and gets its receipt; after the
+   deadline the admin checks, assigns and starts evaluation; two evaluators declare, score and submit; the admin
+   finishes, confirms the ranking and publishes; the NGO reads its result and accepts the offer; the admin signs.
+2. Accessibility: axe-core on the main pages, no "critical" or "serious" violation.
+3. The threaded server: workflow moves fired from 8 threads at once over HTTP stay correct (DESIGN 4.2).
+Screenshots of the main pages go to /tmp/e2e-shots (not asserted).
+"""
+from __future__ import annotations
+
+import gc
+import hashlib
+import http.cookiejar
+import random
+import re
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, time, timedelta
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app import clock
+from app.models import Application, Assignment, AuditEvent, Call, Criterion, Decision, Grant, Payment, User
+from app.services import audit
+from app.services.applications import frozen_content
+from app.services.audit import canonical_json
+from app.services.evaluation import DECLARATION
+from tests import factories
+from tests.e2e.conftest import serve, translator
+from workflows.engine import WORKFLOWS
+
+pytestmark = pytest.mark.browser
+
+LANGS = ["lv", "en"]
+PASSWORD = factories.TEST_PASSWORD
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def state_label(workflow: str, state: str, lang: str) -> str:
+    return WORKFLOWS[workflow].label(state, lang)
+
+
+def trigger_label(workflow: str, trigger: str, lang: str) -> str:
+    return WORKFLOWS[workflow].trigger_label(trigger, lang)
+
+
+def riga_at(day, hour=0, minute=0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=clock.RIGA)
+
+
+def money_typed(cents: int, lang: str) -> str:
+    """An amount as a person of that language types it."""
+    euros, rest = divmod(cents, 100)
+    return f"{euros:,}".replace(",", " ") + f",{rest:02d}" if lang == "lv" else f"{euros:,}.{rest:02d}"
+
+
+def badge(page):
+    """The first state badge on the page (the page's own subject)."""
+    return page.locator("main .badge.state").first
+
+
+# --- 1. the walking skeleton ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_competition_clicked_through(lang, live_server, visitor):
+    _ = translator(lang)
+    server = live_server()
+    code, prefix = f"PMP-E2E-{lang.upper()}", f"E2E{lang.upper()}"
+
+    # The people the programme already has: staff accounts are made with `flask create-user`, not on a page.
+    with server.db():
+        organiser = factories.make_organiser("Jelgavas novada pašvaldība")
+        admin = factories.make_user("admin", organiser=organiser, name="Ilze Grīnberga",
+                                    email="ilze@jelgava.example.lv")
+        evaluators = [factories.make_user("evaluator", name=name, email=email) for name, email in
+                      (("Inese Liepiņa", "inese@eksperti.example.com"), ("Kārlis Jansons", "karlis@eksperti.example.com"))]
+        admin_email, evaluator_ids = admin.email, [e.id for e in evaluators]
+        evaluator_logins = [(e.email, e.name) for e in evaluators]
+
+    # The calendar of the call, from today (Riga): opens in 2 days, 35 days to apply.
+    today = clock.to_riga(clock.now()).date()
+    opens_at = riga_at(today + timedelta(days=2), 9)
+    closes_at = riga_at(today + timedelta(days=37))
+    decision_on = closes_at.date() + timedelta(days=14)
+    start_on, end_on = decision_on + timedelta(days=10), decision_on + timedelta(days=160)
+    clock.travel_to(riga_at(today, 10))
+
+    # --- the admin creates the call, its criteria and checks, and announces it --------------------------------
+    office = visitor(server, lang, "admin")
+    page = office.page
+    office.goto("/")
+    office.switch_language()
+    expect(page.locator("h1")).to_have_text(_("Youth initiative project competitions"))
+    expect(page.locator("main")).to_contain_text(_("No calls are announced at the moment."))
+    office.login(admin_email, PASSWORD)
+    expect(page.locator("h1")).to_have_text(_("Calls"))
+    office.submit(page.locator("main a[href='/admin/calls/new']"))
+    expect(page.locator("h1")).to_have_text(_("New call"))
+    form = page.locator("form.call-form")
+    fields = {
+        "code": code, "number_prefix": prefix,
+        "title_lv": "Riska jauniešu iesaiste jaunatnes iniciatīvu projektos",
+        "title_en": "Involving young people at risk in youth initiative projects",
+        "description_lv": "Konkurss biedrībām un jaunatnes organizācijām.",
+        "description_en": "A call for associations and youth organisations.",
+        "funder": "IKVD", "programme": "8.3.4.0/16/I/001",
+        "budget": money_typed(920_000, lang), "amount": money_typed(460_000, lang),
+        "opens_at": opens_at.strftime("%Y-%m-%dT%H:%M"), "closes_at": closes_at.strftime("%Y-%m-%dT%H:%M"),
+        "decision_on": decision_on.isoformat(), "implementation_start": start_on.isoformat(),
+        "implementation_end": end_on.isoformat(), "pass_mark": "6",
+        "interim_report_due": (start_on + timedelta(days=60)).isoformat(),
+        "final_report_due": (end_on + timedelta(days=14)).isoformat(),
+    }
+    for name, value in fields.items():
+        form.locator(f"[name={name}]").fill(value)
+    form.locator("[name=funding_mode]").select_option("lump_sum")
+    office.shot("01-admin-new-call")
+    office.submit(form.locator("button.btn-primary"))
+    expect(page.locator("h1")).to_have_text(fields[f"title_{lang}"])
+    expect(badge(page)).to_have_text(state_label("call", "draft", lang))
+    assert _("The call is created as a draft. Add its criteria and checks, then announce it.") in office.flashes()
+
+    criteria = (("2.2", "Jauniešu iesaiste projekta plānošanā", "Young people's part in planning", "3"),
+                ("2.4.1", "Ietekme uz mācību motivāciju", "Effect on learning motivation", ""))
+    for criterion_code, title_lv, title_en, minimum in criteria:
+        form = page.locator(f"form[action$='/criteria']")
+        page.locator("details:has(form[action$='/criteria']) > summary").click()
+        for name, value in (("code", criterion_code), ("title_lv", title_lv), ("title_en", title_en),
+                            ("max_points", "5"), ("min_points", minimum),
+                            ("anchors", "0 = neatbilst\n5 = izcili")):
+            form.locator(f"[name={name}]").fill(value)
+        office.submit(form.locator("button.btn-primary"))
+        assert _("Criterion %(code)s added.") % {"code": criterion_code} in office.flashes()
+    for check_code, title_lv, title_en, automatic in (("A1", "Iesniegts termiņā", "Submitted on time", "on_time"),
+                                                      ("A3", "Atbilstošs iesniedzējs", "Eligible applicant", "")):
+        form = page.locator("form[action$='/checks']")
+        page.locator("details:has(form[action$='/checks']) > summary").click()
+        for name, value in (("code", check_code), ("title_lv", title_lv), ("title_en", title_en)):
+            form.locator(f"[name={name}]").fill(value)
+        form.locator("[name=automatic]").select_option(automatic)
+        office.submit(form.locator("button.btn-primary"))
+        assert _("Check %(code)s added.") % {"code": check_code} in office.flashes()
+    expect(page.locator("table.criteria tbody tr")).to_have_count(2)
+    expect(page.locator("table.checks tbody tr")).to_have_count(2)
+    office.shot("02-admin-call-draft")
+
+    announce = page.locator("button[name=trigger][value=announce]")
+    expect(announce).to_have_text(trigger_label("call", "announce", lang))
+    office.submit(announce)
+    assert _("Done: %(step)s.") % {"step": trigger_label("call", "announce", lang)} in office.flashes()
+    expect(badge(page)).to_have_text(state_label("call", "announced", lang))
+    expect(page.locator("form[action$='/criteria']")).to_have_count(0)  # frozen
+    office.shot("03-admin-call-announced")
+
+    # --- the public sees it open once its opening time has come --------------------------------------------------
+    clock.travel_to(opens_at + timedelta(hours=1))
+    ngo = visitor(server, lang, "ngo")
+    npage = ngo.page
+    ngo.goto("/")
+    ngo.switch_language()
+    call_link = npage.locator(f"main a[href='/calls/{code}']")
+    expect(call_link).to_have_text(fields[f"title_{lang}"])
+    ngo.submit(call_link)
+    expect(npage.locator("h1")).to_have_text(fields[f"title_{lang}"])
+    expect(badge(npage)).to_have_text(state_label("call", "open", lang))
+    expect(npage.locator("main")).to_contain_text(_("Log in to apply"))
+    ngo.shot("04-public-call-open")
+
+    # --- an NGO registers, drafts, fills in and submits; it sees the receipt with the SHA-256 --------------------
+    ngo.submit(npage.locator("nav a[href='/register']"))
+    expect(npage.locator("h1")).to_have_text(_("Register an NGO"))
+    form = npage.locator("main form")
+    registration = factories.registration_number(4242)
+    for name, value in (("organisation_name", "Biedrība „Jaunieši Jelgavai”"), ("registration_number", registration),
+                        ("iban", factories.IBAN), ("organisation_email", "info@jauniesi-jelgava.example.lv"),
+                        ("address", "Lielā iela 12, Jelgava"), ("user_name", "Anna Kalniņa"),
+                        ("email", "anna@jauniesi-jelgava.example.lv"), ("password", PASSWORD),
+                        ("password_again", PASSWORD)):
+        form.locator(f"[name={name}]").fill(value)
+    form.locator("[name=legal_form]").select_option("biedriba")
+    ngo.shot("05-register")
+    ngo.submit(form.locator("button"))
+    assert _("Your organisation is registered. You can now apply.") in ngo.flashes()
+    expect(npage.locator("h1")).to_have_text(_("My applications"))
+    ngo.submit(npage.locator(f"form[action='/apply/calls/{code}/start'] button"))
+    expect(npage.locator("h1")).to_have_text(_("New application"))
+    expect(badge(npage)).to_have_text(state_label("application", "draft", lang))
+    form = npage.locator("#application-form")
+    title = "Jauniešu vasaras līderu skola"
+    for name, value in (("title", title), ("summary", "Radošās darbnīcas un mentorings jauniešiem."),
+                        ("objectives", "Mazināt kavējumus un celt mācību motivāciju."),
+                        ("activities", "12 darbnīcas, 3 izbraukumi, mentorings."),
+                        ("target_group", "13–18 gadus veci jaunieši no Jelgavas skolām."),
+                        ("participants", "16"), ("participants_at_risk", "9"),
+                        ("start_on", start_on.isoformat()), ("end_on", end_on.isoformat())):
+        form.locator(f"[name={name}]").fill(value)
+    form.locator("[name=declarations]").check()
+    ngo.shot("06-applicant-edit")
+    ngo.submit(form.locator("button[formaction$='/submit']"))
+    assert _("Your application is submitted. Keep the receipt.") in ngo.flashes()
+    expect(npage.locator("h1")).to_have_text(_("Receipt of submission"))
+    number = f"{prefix}-001"
+    expect(npage.locator(".application-number")).to_have_text(number)
+    shown_hash = npage.locator("code.receipt-hash").inner_text().strip()
+    assert SHA256.match(shown_hash), shown_hash
+    expect(badge(npage)).to_have_text(state_label("application", "submitted", lang))
+    ngo.shot("07-receipt")
+
+    # --- the deadline passes; the admin checks, assigns evaluators and starts evaluation -------------------------
+    clock.travel_to(closes_at + timedelta(minutes=1))
+    office.goto("/admin/")
+    office.submit(page.locator(f"table.calls a:text-is('{code}')"))
+    expect(badge(page)).to_have_text(state_label("call", "closed", lang))
+    office.submit(page.locator("main a[href$='/applications']").first)
+    expect(page.locator("h1")).to_contain_text(_("Applications"))
+    office.submit(page.locator(f"table.applications a:text-is('{number}')"))
+    expect(badge(page)).to_have_text(state_label("application", "submitted", lang))
+    checks = page.locator("form.checks-form")
+    for option in checks.locator("input[type=radio][value=yes]").all():
+        option.check()
+    office.submit(checks.locator("button.btn-primary"))
+    assert _("The checks are recorded.") in office.flashes()
+    expect(badge(page)).to_have_text(state_label("application", "eligible", lang))
+    for evaluator_id, (_email, name) in zip(evaluator_ids, evaluator_logins):
+        page.locator("select[name=evaluator_id]").select_option(str(evaluator_id))
+        office.submit(page.locator("form[action$='/assign'] button"))
+        assert _("%(name)s is assigned.") % {"name": name} in office.flashes()
+    expect(page.locator("table.assignments tbody .badge.state")).to_have_text(
+        [state_label("review", "assigned", lang)] * 2)
+    office.shot("08-admin-application-assigned")
+    office.submit(page.locator(f"nav ol.breadcrumb a:text-is('{code}')"))
+    office.submit(page.locator("button[name=trigger][value=start_evaluation]"))
+    assert _("Done: %(step)s.") % {"step": trigger_label("call", "start_evaluation", lang)} in office.flashes()
+    expect(badge(page)).to_have_text(state_label("call", "evaluation", lang))
+
+    # --- each evaluator declares no conflict, scores and submits ---------------------------------------------------
+    for (email, name), scores in zip(evaluator_logins, (("9", "8"), ("9", "8"))):
+        expert = visitor(server, lang, name)
+        epage = expert.page
+        expert.login(email, PASSWORD)
+        expect(epage.locator("h1")).to_have_text(_("My reviews"))
+        expect(epage.locator("table.waiting .badge.state")).to_have_text(state_label("review", "assigned", lang))
+        expert.submit(epage.locator("table.waiting a[href^='/evaluate/assignments/']"))
+        expect(epage.locator("h1")).to_have_text(f"{_('Application')} {number}")
+        expect(epage.locator(".declaration h2")).to_have_text(_("Conflict of interest declaration"))
+        expect(epage.locator("main")).not_to_contain_text("Mazināt kavējumus")  # nothing before the declaration
+        expert.submit(epage.locator("button[name=trigger][value=declare_no_conflict]"))
+        assert _("Declaration recorded. You can now read and score the application.") in expert.flashes()
+        expect(badge(epage)).to_have_text(state_label("review", "accepted", lang))
+        sheet = epage.locator("#score-sheet")
+        for select_box, value in zip(sheet.locator("select[name^=score_]").all(), scores):
+            select_box.select_option(value)
+        for comment in sheet.locator("textarea[name^=comment_]").all():
+            comment.fill("Pamatots vērtējums: jaunieši paši plāno aktivitātes.")
+        expert.shot(f"09-evaluator-sheet-{email.split('@')[0]}")
+        expert.submit(sheet.locator("button[formaction$='/submit']"))
+        assert _("Your review is submitted. Thank you.") in expert.flashes()
+        expect(epage.locator("table.done .badge.state")).to_have_text(state_label("review", "submitted", lang))
+        assert not expert.console_errors, expert.console_errors
+
+    # --- the admin finishes evaluation, confirms the ranking and publishes -----------------------------------------
+    office.page.reload()
+    office.submit(page.locator("button[name=trigger][value=finish_evaluation]"))
+    expect(badge(page)).to_have_text(state_label("call", "ranking", lang))
+    office.submit(page.locator("main a[href$='/ranking']"))
+    expect(page.locator("h1")).to_contain_text(_("Ranking"))
+    expect(page.locator("table.ranking tbody tr")).to_have_count(1)
+    expect(page.locator("table.ranking tbody")).to_contain_text(_("passes"))
+    office.submit(page.locator("button[name=trigger][value=confirm_ranking]"))
+    assert _("Done: %(step)s.") % {"step": trigger_label("call", "confirm_ranking", lang)} in office.flashes()
+    expect(page.locator("main")).to_contain_text(
+        _("The protocol matches the current scores, amounts and budget: the results can be published."))
+    office.shot("10-admin-ranking")
+    page.locator("#confirm-publish_results").check()
+    office.submit(page.locator("button[name=trigger][value=publish_results]"))
+    assert _("Done: %(step)s.") % {"step": trigger_label("call", "publish_results", lang)} in office.flashes()
+    expect(page.locator("main .badge.state").first).to_have_text(state_label("call", "awarded", lang))
+
+    # --- the NGO sees the result and the evaluation summary, and accepts the offer ---------------------------------
+    ngo.goto("/apply/")
+    expect(npage.locator("table.applications .badge.state")).to_have_text(state_label("application", "funded", lang))
+    ngo.submit(npage.locator(f"table.applications a[href$='/view']").first)
+    expect(badge(npage)).to_have_text(state_label("application", "funded", lang))
+    expect(npage.locator(".offer h2")).to_have_text(_("Congratulations: your project is funded"))
+    mean_total = "8,5" if lang == "lv" else "8.5"
+    expect(npage.locator("table.evaluation-summary tfoot")).to_contain_text(mean_total)
+    expect(npage.locator("table.evaluation-summary")).not_to_contain_text("Inese")  # evaluators are never named
+    ngo.shot("11-applicant-funded")
+    npage.locator("#confirm-accept").check()
+    ngo.submit(npage.locator("form:has(input[name=trigger][value=accept_offer]) button"))
+    assert _("Done: %(state)s.") % {"state": state_label("application", "accepted", lang)} in ngo.flashes()
+    expect(badge(npage)).to_have_text(state_label("application", "accepted", lang))
+    agreement_hash = npage.locator("code.receipt-hash").inner_text().strip()
+    assert SHA256.match(agreement_hash), agreement_hash
+    ngo.goto(f"/calls/{code}")  # the results are public
+    expect(npage.locator("table.results")).to_contain_text("Biedrība „Jaunieši Jelgavai”")
+    ngo.shot("12-public-results")
+
+    # --- the admin signs the agreement ---------------------------------------------------------------------------
+    office.goto("/admin/")
+    office.submit(page.locator(f"table.calls a:text-is('{code}')"))
+    office.submit(page.locator("main a[href$='/applications']").first)
+    office.submit(page.locator(f"table.applications a:text-is('{number}')"))
+    sign = page.locator("button[name=trigger][value=sign]")
+    expect(sign).to_have_text(trigger_label("application", "sign", lang))
+    office.submit(sign)
+    expect(badge(page)).to_have_text(state_label("application", "contracted", lang))
+    expect(page.locator("dl.grant")).to_be_visible()
+    office.shot("13-admin-application-contracted")
+
+    # --- what the database holds at the end ------------------------------------------------------------------------
+    with server.db() as session:
+        call = session.scalar(select(Call).where(Call.code == code))
+        application = session.scalar(select(Application).where(Application.call_id == call.id))
+        assert call.status == "awarded"
+        assert call.frozen_at is not None and call.definition_sha256
+        assert application.status == "contracted" and application.number == number
+        assert application.content_sha256 == shown_hash
+        assert shown_hash == hashlib.sha256(
+            canonical_json(frozen_content(application)).encode()).hexdigest()
+        assert application.agreement_sha256 == agreement_hash
+        assert application.content["participants"] == 16 and application.title == title
+        member = session.scalar(select(User).where(User.email == "anna@jauniesi-jelgava.example.lv"))
+        assert member.language == lang and member.organisation.registration_number == registration
+        assignments = session.scalars(select(Assignment).where(Assignment.application_id == application.id)).all()
+        assert sorted(a.evaluator_id for a in assignments) == sorted(evaluator_ids)
+        assert {a.status for a in assignments} == {"submitted"}
+        assert {a.declaration_text for a in assignments} == {_(DECLARATION)}  # as read, in their language
+        decision = session.scalar(select(Decision).where(Decision.application_id == application.id,
+                                                         Decision.current))
+        assert decision.outcome == "funded" and decision.amount_cents == 460_000
+        grant = session.scalar(select(Grant).where(Grant.application_id == application.id))
+        assert grant.amount_cents == 460_000 and grant.starts_on == start_on
+        payments = session.scalars(select(Payment).where(Payment.application_id == application.id)).all()
+        assert [(p.amount_cents, p.status) for p in payments] == [(460_000, "scheduled")]
+        assert [c.code for c in session.scalars(select(Criterion).where(Criterion.call_id == call.id)
+                                                .order_by(Criterion.position, Criterion.id))] == ["2.2", "2.4.1"]
+
+        def trail(entity_type, entity_id):
+            return [(e.trigger, e.actor_id is None) for e in session.scalars(
+                select(AuditEvent).where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
+                .order_by(AuditEvent.id))]
+
+        call_trail = trail("call", call.id)
+        assert [t for t, _system in call_trail if t not in ("create", "edit")] == [
+            "announce", "open", "close", "start_evaluation", "finish_evaluation", "confirm_ranking",
+            "publish_results"]
+        assert dict(call_trail)["open"] and dict(call_trail)["close"], "the clock moves are the system's"
+        assert [t for t, _system in trail("application", application.id)] == [
+            "create", "submit", "pass_checks", "start_review", "complete_review", "fund", "accept_offer", "sign"]
+        verdict = audit.verify()
+        assert verdict.ok, verdict.problem
+
+    for person in (office, ngo):
+        assert not person.console_errors, person.console_errors
+    server.assert_healthy()

@@ -1,0 +1,519 @@
+"""The authorization matrix (DESIGN 6.2): every route × every kind of visitor → the expected HTTP status, no leak.
+
+One competition world is built once per backend (SQLite, and PostgreSQL when TEST_DATABASE_URL is set), in the
+Ogre municipality:
+- call A in evaluation, with application X of organisation O in review: evaluator E declared no conflict
+  (accepted), evaluator C recused (a conflict of interest is recorded), a replacement was auto-assigned;
+- call B in reporting, with grant Y of O contracted (reports, payments, agreement) and grant Z of O terminated
+  after a paid tranche (a recovery demanded); its commission protocol stored;
+- call D still a draft; call F open, with a draft of O;
+- in Jelgava, call J of the other admin.
+
+Then every cell of EXPECTED is requested with the Flask test client: GET on every route, POST where the route takes
+POST (an empty form, so that an authorised POST is refused by its form or its guard and the world stays as it was).
+The walk records each answer and the database before and after; the tests below read the walk.
+
+The table is data. Each row names a route (endpoint and method, and optionally which object of the world the URL
+names; the default is the one listed in `World.params`) and the status each visitor must get:
+    200  the page                          302  a redirect somewhere other than the login page
+    LOGIN  302 to /login (anonymous)       400  authorised, but the (deliberately empty) form is refused
+    403  known role, wrong kind of user    404  may not know the object exists
+    405  the route does not take the method
+A new route fails `test_every_route_has_its_rows` until its rows are written here.
+"""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pytest
+from flask import url_for
+from sqlalchemy import event, select
+
+from app import create_app
+from app.extensions import db
+from app.models import (Application, Assignment, Check, Criterion, Document, Message, Payment, RankingProtocol,
+                        Recovery, Report)
+from app.services import evaluation, jobs
+from app.services.workflow import fire
+from tests import factories
+from tests.conftest import BACKENDS, STUB_PDF, IsolatedClient, migrate_to_head, postgres_schema
+
+# --- who asks ----------------------------------------------------------------------------------------------------
+
+SUBJECTS = ("anonymous", "applicant", "other_applicant", "evaluator", "conflicted", "unassigned", "admin",
+            "other_admin", "auditor")
+LOGIN = "302→login"  # a redirect to the login page
+EXCLUDED_ENDPOINTS = {"static", "bootstrap.static"}
+
+
+def row(*statuses) -> dict[str, object]:
+    assert len(statuses) == len(SUBJECTS), statuses
+    return dict(zip(SUBJECTS, statuses))
+
+
+def everyone(status) -> dict[str, object]:
+    return row(*[status] * len(SUBJECTS))
+
+
+NOT_ALLOWED = everyone(405)
+
+# --- what each must get ------------------------------------------------------------------------------------------
+# key: (endpoint, method) for the route's usual object, or (endpoint, method, target) for another object of the
+# world (see World.params). Columns, in order:
+#            anonymous applicant other_appl evaluator conflicted unassigned admin  other_admin auditor
+
+EXPECTED: dict[tuple, dict[str, object]] = {
+    # --- public: anyone may read the announced call, its regulations, the diagrams ------------------------------
+    ("public.index", "GET"):                                 everyone(200),
+    ("public.call", "GET"):                                  everyone(200),
+    ("public.call", "GET", "draft"):                         everyone(404),
+    ("public.regulations", "GET"):                           everyone(200),
+    ("public.regulations", "GET", "draft"):                  everyone(404),
+    ("public.workflows", "GET"):                             everyone(200),
+    ("public.set_language", "GET"):                          NOT_ALLOWED,
+    ("public.set_language", "POST"):                         everyone(302),
+    # documents follow their object; a stranger gets 404, never a login redirect that confirms the id exists
+    ("public.document", "GET"):                              row(404, 200, 404, 200, 404, 404, 200, 404, 200),
+    ("public.document", "GET", "agreement"):                 row(404, 200, 404, 404, 404, 404, 200, 404, 200),
+    ("public.document", "GET", "protocol"):                  row(404, 404, 404, 404, 404, 404, 200, 404, 200),
+    ("public.document", "GET", "regulations"):               everyone(200),
+    # --- accounts ------------------------------------------------------------------------------------------------
+    ("auth.login", "GET"):                                   everyone(200),
+    ("auth.login", "POST"):                                  everyone(200),
+    ("auth.register", "GET"):                                everyone(200),
+    ("auth.register", "POST"):                               everyone(200),
+    ("auth.logout", "GET"):                                  NOT_ALLOWED,
+    ("auth.logout", "POST"):                                 everyone(302),
+    ("auth.messages", "GET"):                                row(LOGIN, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("auth.message", "GET"):                                 row(LOGIN, 200, 404, 404, 404, 404, 404, 404, 404),
+    ("auth.message", "GET", "conflicted"):                   row(LOGIN, 404, 404, 404, 200, 404, 404, 404, 404),
+    # --- the NGO's pages: applicants only, and only their organisation's applications ------------------------------
+    ("applicant.home", "GET"):                               row(LOGIN, 200, 200, 403, 403, 403, 403, 403, 403),
+    ("applicant.start", "GET"):                              NOT_ALLOWED,
+    ("applicant.start", "POST"):                             row(LOGIN, 302, 302, 403, 403, 403, 403, 403, 403),
+    ("applicant.edit", "GET"):                               row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.edit", "POST"):                              row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.edit", "GET", "draft"):                      row(LOGIN, 200, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.edit", "POST", "draft"):                     row(LOGIN, 400, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.submit", "GET"):                             NOT_ALLOWED,
+    ("applicant.submit", "POST"):                            row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.receipt", "GET"):                            row(LOGIN, 200, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.view", "GET"):                               row(LOGIN, 200, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.view", "GET", "grant"):                      row(LOGIN, 200, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.clarify", "GET"):                            NOT_ALLOWED,
+    ("applicant.clarify", "POST"):                           row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.appeal", "GET"):                             NOT_ALLOWED,
+    ("applicant.appeal", "POST"):                            row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.action", "GET"):                             NOT_ALLOWED,
+    ("applicant.action", "POST"):                            row(LOGIN, 400, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.report", "GET"):                             row(LOGIN, 200, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.report", "POST"):                            row(LOGIN, 400, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.submit_report", "GET"):                      NOT_ALLOWED,
+    ("applicant.submit_report", "POST"):                     row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
+    # --- the evaluator's pages: evaluators only, their own assignments only, never a conflicted one ---------------
+    ("evaluator.queue", "GET"):                              row(LOGIN, 403, 403, 200, 200, 200, 403, 403, 403),
+    ("evaluator.assignment", "GET"):                         row(LOGIN, 403, 403, 200, 404, 404, 403, 403, 403),
+    ("evaluator.assignment", "GET", "recused"):              row(LOGIN, 403, 403, 404, 404, 404, 403, 403, 403),
+    ("evaluator.action", "GET"):                             NOT_ALLOWED,
+    ("evaluator.action", "POST"):                            row(LOGIN, 403, 403, 400, 404, 404, 403, 403, 403),
+    ("evaluator.action", "POST", "recused"):                 row(LOGIN, 403, 403, 404, 404, 404, 403, 403, 403),
+    ("evaluator.save", "GET"):                               NOT_ALLOWED,
+    ("evaluator.save", "POST"):                              row(LOGIN, 403, 403, 302, 404, 404, 403, 403, 403),
+    ("evaluator.submit", "GET"):                             NOT_ALLOWED,
+    ("evaluator.submit", "POST"):                            row(LOGIN, 403, 403, 302, 404, 404, 403, 403, 403),
+    # --- administration: admins and auditors of the call's organiser read; only its admins act --------------------
+    ("admin.calls", "GET"):                                  row(LOGIN, 403, 403, 403, 403, 403, 200, 200, 200),
+    ("admin.new_call", "GET"):                               row(LOGIN, 403, 403, 403, 403, 403, 200, 200, 200),
+    ("admin.new_call", "POST"):                              row(LOGIN, 403, 403, 403, 403, 403, 200, 200, 403),
+    ("admin.call", "GET"):                                   row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
+    ("admin.call", "GET", "jelgava"):                        row(LOGIN, 403, 403, 403, 403, 403, 404, 200, 404),
+    ("admin.edit_call", "GET"):                              row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 302),
+    ("admin.edit_call", "POST"):                             row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.edit_call", "GET", "draft"):                     row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
+    ("admin.edit_call", "POST", "draft"):                    row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 403),
+    ("admin.call_fire", "GET"):                              NOT_ALLOWED,
+    ("admin.call_fire", "POST"):                             row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.call_fire", "POST", "jelgava"):                  row(LOGIN, 403, 403, 403, 403, 403, 404, 302, 403),
+    ("admin.add_criterion", "GET"):                          NOT_ALLOWED,
+    ("admin.add_criterion", "POST"):                         row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 403),
+    ("admin.delete_criterion", "GET"):                       NOT_ALLOWED,
+    ("admin.delete_criterion", "POST"):                      row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.add_check", "GET"):                              NOT_ALLOWED,
+    ("admin.add_check", "POST"):                             row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 403),
+    ("admin.delete_check", "GET"):                           NOT_ALLOWED,
+    ("admin.delete_check", "POST"):                          row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.call_applications", "GET"):                      row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
+    ("admin.ranking", "GET"):                                row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
+    ("admin.application", "GET"):                            row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
+    ("admin.application", "GET", "grant"):                   row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
+    ("admin.application", "GET", "draft"):                   row(LOGIN, 403, 403, 403, 403, 403, 404, 404, 404),
+    ("admin.record_checks", "GET"):                          NOT_ALLOWED,
+    ("admin.record_checks", "POST"):                         row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 403),
+    ("admin.request_clarification", "GET"):                  NOT_ALLOWED,
+    ("admin.request_clarification", "POST"):                 row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 403),
+    ("admin.assign", "GET"):                                 NOT_ALLOWED,
+    ("admin.assign", "POST"):                                row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.auto_assign", "GET"):                            NOT_ALLOWED,
+    ("admin.auto_assign", "POST"):                           row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.application_fire", "GET"):                       NOT_ALLOWED,
+    ("admin.application_fire", "POST"):                      row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.assignment_fire", "GET"):                        NOT_ALLOWED,
+    ("admin.assignment_fire", "POST"):                       row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.payment_fire", "GET"):                           NOT_ALLOWED,
+    ("admin.payment_fire", "POST"):                          row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.recovery_fire", "GET"):                          NOT_ALLOWED,
+    ("admin.recovery_fire", "POST"):                         row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.report", "GET"):                                 row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
+    ("admin.report_fire", "GET"):                            NOT_ALLOWED,
+    ("admin.report_fire", "POST"):                           row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+}
+
+# POST routes that belong to the visitor's own session, not to the programme's data: anyone may post to them.
+SESSION_POSTS = {"public.set_language", "auth.login", "auth.logout", "auth.register"}
+# Who may not know that application X exists: its title and number appear in nothing they can GET.
+STRANGERS_TO_X = ("anonymous", "other_applicant", "conflicted", "unassigned", "other_admin")
+
+
+# --- the world ---------------------------------------------------------------------------------------------------
+
+X_TITLE = "Slepenā jauniešu darbnīca Ogrē"
+X_PREFIX = "OGRE-SLEPENS"
+
+
+@dataclass
+class World:
+    users: dict[str, int]
+    x_title: str
+    x_number: str
+    params: dict[str, dict[str, object]] = field(default_factory=dict)  # target → URL argument values
+
+
+def build_world() -> World:
+    f = factories
+    ogre, jelgava = f.make_organiser("Ogres novada pašvaldība"), f.make_organiser("Jelgavas novada pašvaldība")
+    admin, other_admin = f.make_organiser_admin(ogre), f.make_organiser_admin(jelgava)
+    auditor = f.make_user("auditor", organiser=ogre)
+    organisation = f.make_organisation("Biedrība „Ogres jaunieši”")
+    applicant = f.make_user("applicant", organisation=organisation)
+    other_applicant = f.make_user("applicant")
+
+    # call B: a grant contracted (Y) and a grant terminated after a paid tranche (Z), in reporting
+    call_b = f.make_call(state="announced", when="past", organiser=ogre, admin=admin, projects=3,
+                         max_applications_per_organisation=2)
+    grant, terminated = f.make_applications(call_b, ["contracted", "contracted"], organisation=organisation)
+    f.make_payment("paid", application=terminated)
+    f._fire(terminated, "terminate", admin, "Projekts netiek īstenots.")
+    f.advance_call(call_b, "reporting")
+    report = db.session.scalars(select(Report).where(Report.application_id == grant.id).order_by(Report.id)).first()
+    payment = db.session.scalars(select(Payment).where(Payment.application_id == grant.id)
+                                 .order_by(Payment.id)).first()
+    recovery = db.session.scalars(select(Recovery).where(Recovery.application_id == terminated.id)).one()
+    protocol = db.session.scalars(select(RankingProtocol).where(RankingProtocol.call_id == call_b.id)).first()
+
+    # call A: application X in review; E accepted it, C recused (a conflict recorded), a replacement assigned
+    call_a = f.make_call(state="announced", when="past", organiser=ogre, admin=admin, number_prefix=X_PREFIX)
+    x = f.make_application(call_a, "in_review", organisation=organisation, title=X_TITLE)
+    evaluator, conflicted = f.make_user("evaluator"), f.make_user("evaluator")
+    accepted = evaluation.assign(x, evaluator, admin)
+    recused = evaluation.assign(x, conflicted, admin)
+    db.session.commit()
+    f._fire(accepted, "declare_no_conflict", evaluator)
+    f._fire(recused, "recuse", conflicted, "Pazīstu projekta vadītāju.")
+    unassigned = f.make_user("evaluator")  # made after the replacement was chosen, so it stays unassigned
+
+    call_d = f.make_call(state="draft", organiser=ogre, admin=admin)
+    call_f = f.make_call(state="open", organiser=ogre, admin=admin)
+    draft = f.make_application(call_f, "draft", organisation=organisation)
+    call_j = f.make_call(state="open", organiser=jelgava, admin=other_admin)
+
+    for document in db.session.scalars(select(Document)):  # rendered now, so that no GET in the walk writes
+        jobs.ensure_rendered(document)
+    db.session.commit()
+
+    def message_of(user, **where):
+        query = select(Message.id).where(Message.user_id == user.id).order_by(Message.id)
+        for name, value in where.items():
+            query = query.where(getattr(Message, name) == value)
+        found = db.session.scalars(query).first()
+        assert found is not None, f"no message for {user.email} {where}"
+        return found
+
+    db.session.refresh(x)
+    db.session.refresh(grant)
+    main = {
+        "code": call_a.code, "call_id": call_a.id, "app_id": x.id, "application_id": x.id,
+        "assignment_id": accepted.id, "report_id": report.id, "payment_id": payment.id, "recovery_id": recovery.id,
+        "criterion_id": db.session.scalars(select(Criterion.id).where(Criterion.call_id == call_a.id)).first(),
+        "check_id": db.session.scalars(select(Check.id).where(Check.call_id == call_a.id)).first(),
+        "document_id": x.receipt_document_id,
+        "message_id": message_of(applicant, entity_type="application", entity_id=x.id),
+    }
+    params = {
+        "main": main,
+        "draft": {"code": call_d.code, "call_id": call_d.id, "app_id": draft.id, "application_id": draft.id},
+        "grant": {"app_id": grant.id, "application_id": grant.id},
+        "recused": {"assignment_id": recused.id},
+        "jelgava": {"call_id": call_j.id, "code": call_j.code},
+        "agreement": {"document_id": grant.agreement_document_id},
+        "protocol": {"document_id": protocol.document_id},
+        "regulations": {"document_id": call_a.regulations_document_id},
+        "conflicted": {"message_id": message_of(conflicted)},
+    }
+    for target, values in params.items():
+        assert all(v is not None for v in values.values()), (target, values)
+    users = {"applicant": applicant, "other_applicant": other_applicant, "evaluator": evaluator,
+             "conflicted": conflicted, "unassigned": unassigned, "admin": admin, "other_admin": other_admin,
+             "auditor": auditor}
+    return World(users={k: u.id for k, u in users.items()}, x_title=x.title, x_number=x.number, params=params)
+
+
+# --- the database, as rows -----------------------------------------------------------------------------------------
+
+def snapshot() -> dict[str, list[tuple]]:
+    """Every row of every table, in primary-key order (the world is small)."""
+    db.session.rollback()  # a fresh transaction: see what the requests committed
+    rows = {}
+    for table in db.metadata.sorted_tables:
+        statement = table.select().order_by(*table.primary_key.columns)
+        rows[table.name] = [tuple(r) for r in db.session.execute(statement)]
+    db.session.rollback()
+    return rows
+
+
+def changed_tables(before: dict, after: dict) -> list[str]:
+    return [name for name in before if before[name] != after[name]]
+
+
+# --- the walk ----------------------------------------------------------------------------------------------------
+
+@dataclass
+class Answer:
+    status: int
+    location: str
+    body: str
+    changed: list[str]  # tables whose rows differ after the request (POSTs)
+
+
+@dataclass
+class Walk:
+    world: World
+    rules: dict[tuple[str, str], str]  # (endpoint, method) → rule, of every route the app registers
+    answers: dict[tuple, dict[str, Answer]]  # EXPECTED's key → subject → answer
+    gets_changed: list[str]
+    seconds: float
+
+
+def registered_routes(flask_app) -> dict[tuple[str, str], str]:
+    """(endpoint, method) of every route but the static files: GET for each, POST where it takes POST."""
+    found = {}
+    for rule in flask_app.url_map.iter_rules():
+        if rule.endpoint in EXCLUDED_ENDPOINTS:
+            continue
+        found[(rule.endpoint, "GET")] = rule.rule
+        if "POST" in rule.methods:
+            found[(rule.endpoint, "POST")] = rule.rule
+    return found
+
+
+def url_of(flask_app, world: World, endpoint: str, target: str) -> str:
+    rule = next(r for r in flask_app.url_map.iter_rules() if r.endpoint == endpoint)
+    values = {name: world.params[target].get(name, world.params["main"].get(name)) for name in rule.arguments}
+    missing = [name for name, value in values.items() if value is None]
+    assert not missing, f"the world has no {missing} for {endpoint} ({target})"
+    with flask_app.test_request_context():
+        return url_for(endpoint, **values)
+
+
+def become(client, user_id: int | None) -> None:
+    with client.session_transaction() as session:
+        session.clear()
+        if user_id is not None:
+            session["_user_id"] = str(user_id)
+            session["_fresh"] = True
+
+
+def walk(flask_app, world: World) -> Walk:
+    started = time.perf_counter()
+    client = flask_app.test_client()
+    answers: dict[tuple, dict[str, Answer]] = {}
+    keys = sorted(EXPECTED, key=lambda k: (k[1] != "GET", k))  # every GET first, then the POSTs
+    before_gets = snapshot()
+    gets_changed: list[str] = []
+    state = None
+    for key in keys:
+        endpoint, method = key[0], key[1]
+        target = key[2] if len(key) > 2 else "main"
+        url = url_of(flask_app, world, endpoint, target)
+        if method == "POST" and state is None:
+            gets_changed = changed_tables(before_gets, snapshot())
+            state = snapshot()
+        answers[key] = {}
+        for subject in SUBJECTS:
+            become(client, world.users.get(subject))
+            response = client.open(url, method=method, data={} if method == "POST" else None)
+            changed = []
+            if method == "POST":
+                after = snapshot()
+                changed = changed_tables(state, after)
+                state = after
+            answers[key][subject] = Answer(response.status_code, response.headers.get("Location", ""),
+                                           response.get_data(as_text=True), changed)
+    return Walk(world, registered_routes(flask_app), answers, gets_changed, time.perf_counter() - started)
+
+
+# --- one world per backend, walked once ----------------------------------------------------------------------------
+
+@contextmanager
+def database(backend: str, tmp_path_factory):
+    if backend == "postgres":
+        with postgres_schema("authz") as url:
+            migrate_to_head(url, tmp_path_factory.mktemp("authz-pg-uploads"))
+            yield url
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('authz') / 'grants.sqlite'}"
+        migrate_to_head(url, tmp_path_factory.mktemp("authz-migrate-uploads"))
+        yield url
+
+
+def _no_fsync(dbapi_connection, _record):
+    dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def walked(request, tmp_path_factory):
+    from app import documents
+
+    with database(request.param, tmp_path_factory) as url, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(documents, "render", lambda kind, context, language: STUB_PDF)
+        flask_app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, MAIL_SERVER="", MAIL_PORT=25,
+                               UPLOAD_DIR=str(tmp_path_factory.mktemp("authz-uploads")))
+        flask_app.test_client_class = IsolatedClient
+        context = flask_app.app_context()
+        context.push()
+        try:
+            if url.startswith("sqlite"):
+                event.listen(db.engine, "connect", _no_fsync)
+            world = build_world()
+            yield walk(flask_app, world)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+            context.pop()
+
+
+def _label(key: tuple) -> str:
+    return f"{key[1]} {key[0]}" + (f" [{key[2]}]" if len(key) > 2 else "")
+
+
+# --- the table itself --------------------------------------------------------------------------------------------
+
+def test_every_route_has_its_rows(walked):
+    """A new route fails here until its rows are written; a row for a route that is gone fails too."""
+    covered = {key[:2] for key in EXPECTED}
+    missing = sorted(set(walked.rules) - covered)
+    stale = sorted(covered - set(walked.rules))
+    assert not missing, "routes without rows in EXPECTED: " + ", ".join(
+        f"{m} {e} ({walked.rules[(e, m)]})" for e, m in missing)
+    assert not stale, f"rows for routes that no longer exist: {stale}"
+
+
+def test_the_table_keeps_the_design_rules():
+    """The rules of DESIGN 1 and 3, read off the table (the walk proves the app follows the table)."""
+    for key, statuses in EXPECTED.items():
+        endpoint, method = key[0], key[1]
+        assert set(statuses) == set(SUBJECTS), key
+        if statuses == NOT_ALLOWED or endpoint.split(".")[0] in ("public",) or endpoint in SESSION_POSTS:
+            continue
+        if endpoint.split(".")[0] in ("auth", "applicant", "evaluator", "admin"):
+            assert statuses["anonymous"] == LOGIN, f"{_label(key)}: anonymous must be sent to log in"
+        if method == "POST":
+            assert statuses["auditor"] == 403, f"{_label(key)}: an auditor changes nothing"
+        if endpoint.startswith("admin.") and "jelgava" not in key and endpoint not in ("admin.calls", "admin.new_call"):
+            assert statuses["other_admin"] == 404, f"{_label(key)}: a Jelgava admin never touches an Ogre call"
+        if endpoint.startswith(("admin.", "applicant.", "evaluator.")):
+            if statuses["conflicted"] not in (403, LOGIN) and endpoint != "evaluator.queue":
+                assert statuses["conflicted"] == 404, f"{_label(key)}: a conflicted evaluator sees nothing of X"
+
+
+# --- the app follows the table -----------------------------------------------------------------------------------
+
+def test_every_visitor_gets_the_expected_status(walked):
+    wrong = []
+    for key, statuses in EXPECTED.items():
+        for subject, expected in statuses.items():
+            answer = walked.answers[key][subject]
+            to_login = answer.status == 302 and urlsplit(answer.location).path == "/login"
+            got = LOGIN if to_login else answer.status
+            if got != expected:
+                wrong.append(f"{_label(key):55} {subject:16} expected {expected}, got {got} {answer.location}")
+    cells = sum(len(s) for s in EXPECTED.values())
+    assert not wrong, f"{len(wrong)} of {cells} cells differ:\n" + "\n".join(wrong)
+
+
+def test_refused_posts_change_nothing(walked):
+    """No new audit event, no state moved, no row written: for a refused visitor and (the form being empty) for
+    an authorised one alike. The table sets rows for every table in the database."""
+    changed = [f"{_label(key):55} {subject:16} changed {answer.changed}"
+               for key, by_subject in walked.answers.items() if key[1] == "POST"
+               for subject, answer in by_subject.items() if answer.changed]
+    assert not changed, "\n".join(changed)
+
+
+def test_gets_never_write(walked):
+    assert walked.gets_changed == [], f"GET requests wrote to {walked.gets_changed}"
+
+
+def test_anonymous_posts_go_to_the_login_page(walked):
+    for key, by_subject in walked.answers.items():
+        if key[1] == "POST" and key[0] not in SESSION_POSTS:
+            answer = by_subject["anonymous"]
+            assert answer.status == 302 and urlsplit(answer.location).path == "/login", _label(key)
+
+
+def test_auditor_posts_are_refused(walked):
+    for key, by_subject in walked.answers.items():
+        if key[1] == "POST" and key[0] not in SESSION_POSTS:
+            assert by_subject["auditor"].status == 403, _label(key)
+
+
+def test_jelgava_admin_never_touches_an_ogre_call(walked):
+    for key, by_subject in walked.answers.items():
+        endpoint = key[0]
+        ogre_object = "jelgava" not in key and endpoint not in ("admin.calls", "admin.new_call")
+        if endpoint.startswith("admin.") and ogre_object and by_subject["admin"].status != 405:
+            assert by_subject["other_admin"].status == 404, _label(key)
+    ogre_pages = walked.answers[("admin.calls", "GET")]["other_admin"].body
+    assert walked.world.x_title not in ogre_pages
+
+
+def test_strangers_never_see_the_application(walked):
+    """No leak: the title and number of X appear in no answer to anyone who may not know X, whatever the route
+    (the queue, the messages, the documents, the lists, the error pages)."""
+    title, number = walked.world.x_title, walked.world.x_number
+    leaks = [f"{_label(key):55} {subject:16} {answer.status}: "
+             + ", ".join(word for word in (title, number) if word in answer.body)
+             for key, by_subject in walked.answers.items()
+             for subject in STRANGERS_TO_X
+             for answer in [by_subject[subject]]
+             if title in answer.body or number in answer.body]
+    assert not leaks, "\n".join(leaks)
+
+
+def test_the_conflicted_evaluator_reads_their_pages_but_nothing_of_x(walked):
+    """The pages the conflicted evaluator can open do open (the check above is not vacuous)."""
+    answers = walked.answers
+    for key in [("evaluator.queue", "GET"), ("auth.messages", "GET"), ("auth.message", "GET", "conflicted"),
+                ("public.document", "GET", "regulations")]:
+        assert answers[key]["conflicted"].status == 200, key
+    assert "conflicted" in answers[("evaluator.queue", "GET")]["conflicted"].body  # the row is there, blank
+    # and the evaluator who accepted X does see it, where the conflicted one does not
+    assert walked.world.x_title in answers[("evaluator.assignment", "GET")]["evaluator"].body
+
+
+def test_the_walk_is_quick_enough(walked):
+    cells = sum(len(s) for s in walked.answers.values())
+    assert cells == len(EXPECTED) * len(SUBJECTS)
+    assert walked.seconds < 60, f"{cells} requests took {walked.seconds:.1f} s"
