@@ -1,11 +1,11 @@
 """Who may see and do what, object by object. Every view asks here; nothing else decides access."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.errors import NotAllowed, NotFound
 from app.extensions import db
-from app.models import Application, Assignment, Call, ConflictOfInterest, Payment, Recovery, Report
+from app.models import Application, Assignment, Call, ConflictOfInterest, Message, Payment, Recovery, Report
 
 OPEN_ASSIGNMENT = ("accepted", "submitted")
 
@@ -129,6 +129,21 @@ def visible_calls_filter(user):
     if user.programme_level:
         return True
     return Call.organiser_id.in_(user.organiser_ids or {-1})
+
+
+def visible_messages_filter(user):
+    """A where-clause for the user's own in-app messages, less an evaluator's messages about an assignment on an
+    application they are conflicted with (recused, voided, or a conflict with its organisation): of such an
+    application they see nothing, not even its number in a message subject."""
+    clause = Message.user_id == user.id
+    if user.role != "evaluator":
+        return clause
+    conflicted = (select(Assignment.id).join(Application, Application.id == Assignment.application_id)
+                  .where(Assignment.evaluator_id == user.id,
+                         or_(Assignment.status.in_(("recused", "voided")),
+                             Application.organisation_id.in_(select(ConflictOfInterest.organisation_id).where(
+                                 ConflictOfInterest.evaluator_id == user.id)))))
+    return clause & or_(Message.entity_type.is_distinct_from("assignment"), Message.entity_id.not_in(conflicted))
 
 
 def can_download(user, document) -> bool:

@@ -8,9 +8,11 @@ log = logging.getLogger(__name__)
 
 
 def run_forever(app, interval: float = 2.0, stop: threading.Event | None = None) -> None:
-    from app.services.jobs import run_pending
+    from app.services.jobs import requeue_interrupted, run_pending
 
     stop = stop or threading.Event()
+    with app.app_context():
+        requeue_interrupted()
     while not stop.is_set():
         with app.app_context():
             try:

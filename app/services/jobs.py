@@ -56,7 +56,26 @@ def ensure_rendered(document: Document) -> Document:
     return document
 
 
-def deliver(message: Message) -> None:
+def render_stored(document_id: int) -> Document:
+    """The worker's rendering: the slow PDF work happens outside any transaction, so it never holds the
+    database's write lock (SQLite has one for everybody); the result is stored only if nobody stored one first."""
+    document = db.session.get(Document, document_id)
+    if document.sha256 is None:
+        kind, context, language = document.kind, document.context, document.language
+        db.session.rollback()
+        pdf = documents.render(kind, context, language)
+        document = db.session.scalars(select(Document).where(Document.id == document_id).with_for_update()
+                                      .execution_options(populate_existing=True)).one()
+        if document.sha256 is None:
+            document.content, document.sha256 = pdf, hashlib.sha256(pdf).hexdigest()
+            document.rendered_at = clock.now()
+        db.session.commit()
+    return document
+
+
+def deliver(message_id: int) -> None:
+    """Send one message over SMTP (when configured), outside any transaction, then stamp it sent."""
+    message = db.session.get(Message, message_id)
     server = current_app.config["MAIL_SERVER"]
     if server:
         mail = EmailMessage()
@@ -66,36 +85,49 @@ def deliver(message: Message) -> None:
         mail.set_content(message.body_text)
         mail.add_alternative(message.body_html, subtype="html")
         if message.document_id:
-            document = ensure_rendered(db.session.get(Document, message.document_id))
+            document = render_stored(message.document_id)
             mail.add_attachment(document.content, maintype="application", subtype="pdf",
                                 filename=document.filename)
+        db.session.rollback()
         with smtplib.SMTP(server, current_app.config["MAIL_PORT"], timeout=30) as smtp:
             smtp.send_message(mail)
+    message = db.session.get(Message, message_id)
     message.sent_at = clock.now()
+    db.session.commit()
+
+
+def _claim_next() -> Job | None:
+    job = db.session.scalars(
+        select(Job).where(Job.status == "pending").order_by(Job.id).limit(1).with_for_update(skip_locked=True)
+    ).first()
+    if job is not None:
+        job.status = "running"
+        job.attempts += 1
+    db.session.commit()
+    return job
 
 
 def run_pending(limit: int = 200) -> int:
-    """Do up to `limit` pending jobs, each in its own transaction. Returns how many were done."""
+    """Do up to `limit` pending jobs. Each is claimed, done outside a transaction, then stamped done; a failing
+    one is retried twice, then parked as failed with its error. Returns how many were done."""
     done = 0
     while done < limit:
-        job = db.session.scalars(
-            select(Job).where(Job.status == "pending").order_by(Job.id).limit(1).with_for_update(skip_locked=True)
-        ).first()
+        job = _claim_next()
         if job is None:
-            db.session.rollback()
             break
+        job_id, kind, target_id = job.id, job.kind, job.target_id
         try:
-            if job.kind == "document":
-                ensure_rendered(db.session.get(Document, job.target_id))
+            if kind == "document":
+                render_stored(target_id)
             else:
-                deliver(db.session.get(Message, job.target_id))
+                deliver(target_id)
+            job = db.session.get(Job, job_id)
             job.status, job.done_at = "done", clock.now()
             db.session.commit()
         except Exception as error:  # a job that fails is retried, then parked with its error
             db.session.rollback()
-            log.exception("job %s failed", job.id)
-            job = db.session.get(Job, job.id)
-            job.attempts += 1
+            log.exception("job %s failed", job_id)
+            job = db.session.get(Job, job_id)
             job.error = str(error)[:2000]
             job.status = "failed" if job.attempts >= 3 else "pending"
             db.session.commit()
@@ -103,3 +135,12 @@ def run_pending(limit: int = 200) -> int:
                 break
         done += 1
     return done
+
+
+def requeue_interrupted() -> int:
+    """Jobs left 'running' by a worker that stopped mid-way go back to the queue (at-least-once delivery)."""
+    jobs = db.session.scalars(select(Job).where(Job.status == "running")).all()
+    for job in jobs:
+        job.status = "pending"
+    db.session.commit()
+    return len(jobs)

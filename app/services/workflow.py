@@ -39,12 +39,16 @@ def lock(entity) -> None:
     model = type(entity)
     db.session.execute(
         select(model).where(model.id == entity.id).with_for_update().execution_options(populate_existing=True)
-    )
+    ).all()  # the rows must be fetched: only loading them refreshes the entity (else a stale state passes)
 
 
 def _lock_for(entity, trigger: str) -> None:
     if isinstance(entity, Application) and trigger in MONEY_TRIGGERS:
         lock(entity.call)  # money decisions: the call first, then its applications
+    if isinstance(entity, Assignment):
+        # a review move reads its application's other reviews (divergence, the last late review): the
+        # application first, then the assignment, so that two evaluators submitting at once see each other
+        lock(entity.application)
     lock(entity)
 
 

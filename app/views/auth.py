@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from app import policies
 from app.errors import Refused
 from app.extensions import db, login_manager
 from app.forms.accounts import LoginForm, RegisterForm
@@ -79,7 +80,7 @@ def _current_lang() -> str:
 @bp.get("/messages")
 @login_required
 def messages():
-    rows = db.session.scalars(select(Message).where(Message.user_id == current_user.id)
+    rows = db.session.scalars(select(Message).where(policies.visible_messages_filter(current_user))
                               .order_by(Message.id.desc()).limit(200)).all()
     return render_template("auth/messages.html", messages=rows)
 
@@ -87,7 +88,8 @@ def messages():
 @bp.get("/messages/<int:message_id>")
 @login_required
 def message(message_id):
-    row = db.session.get(Message, message_id)
-    if row is None or row.user_id != current_user.id:
+    row = db.session.scalar(select(Message).where(Message.id == message_id,
+                                                  policies.visible_messages_filter(current_user)))
+    if row is None:
         abort(404)
     return render_template("auth/message.html", message=row)

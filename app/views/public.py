@@ -69,8 +69,7 @@ def document(document_id):
 
 def _pdf(document: Document) -> Response:
     if document.sha256 is None:  # no worker got there first: render now, once
-        jobs.ensure_rendered(document)
-        db.session.commit()
+        document = jobs.render_stored(document.id)
     response = Response(document.content, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{document.filename}"'
     response.headers["X-Content-SHA256"] = document.sha256

@@ -102,6 +102,16 @@ def serve(template: Path, folder: Path, prepare=None, **config):
 
     got_request_exception.connect(record_exception, flask_app, weak=False)
 
+    import time as _t
+    from flask import g as _g
+    @flask_app.before_request
+    def _start():
+        _g._t0 = _t.perf_counter()
+    @flask_app.after_request
+    def _took(response):
+        print(f"TIMING {_t.perf_counter()-_g._t0:.3f} {request.method} {request.path}")
+        return response
+
     @flask_app.after_request
     def record_5xx(response):
         if response.status_code >= 500:
@@ -187,8 +197,11 @@ class Visitor:
 
     def submit(self, locator):
         """Click a button that posts a form, and wait for the page that answers (after any redirect)."""
+        import time as _t
+        t0 = _t.perf_counter()
         with self.page.expect_navigation(wait_until="load"):
             locator.click()
+        print(f"STEP {_t.perf_counter()-t0:.3f} submit -> {self.page.url}")
 
     def switch_language(self) -> None:
         """Press the navbar's language button until the page is in this visitor's language."""
@@ -210,6 +223,12 @@ class Visitor:
         return [t.strip() for t in self.page.locator("main > .alert").all_inner_texts()]
 
     def shot(self, label: str) -> None:
+        import time as _t
+        t0 = _t.perf_counter()
+        self._shot(label)
+        print(f"STEP {_t.perf_counter()-t0:.3f} shot {label}")
+
+    def _shot(self, label: str) -> None:
         SHOTS.mkdir(parents=True, exist_ok=True)
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", label)
         self.page.screenshot(path=str(SHOTS / f"{self.lang}-{safe}.png"), full_page=True)

@@ -148,6 +148,11 @@ def words(shown: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", shown))
 
 
+def badges(shown: str) -> list[str]:
+    """The states the page shows in its state badges (the process diagram, which names every state, aside)."""
+    return re.findall(r'<span class="badge [^"]*\bstate-(\w+)">', shown)
+
+
 def flashes(shown: str) -> list[str]:
     return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", m)).strip()
             for m in re.findall(r'<div class="alert[^"]*"[^>]*>(.*?)</div>', shown, re.S)]
@@ -252,12 +257,13 @@ def public_sees_the_call_open(app, call_id: int) -> None:
     anonymous = browser(app)
     for url in ("/", f"/calls/{CODE}"):
         shown = page(anonymous.get(url))
-        assert "Youth initiative projects 2030" in shown and "Announced" in shown and "04.04.2030 23:59" in shown
+        assert "Youth initiative projects 2030" in shown and "04.04.2030 23:59" in shown  # the deadline, as said
+        assert badges(shown) == ["announced"] and "Log in to apply" not in shown
 
     clock.travel_to(OPENS + timedelta(hours=1))
     events = audit_count()
     index, announcement = page(anonymous.get("/")), page(anonymous.get(f"/calls/{CODE}"))
-    assert ">Open<" in index and ">Open<" in announcement and "Log in to apply" in announcement
+    assert badges(index) == badges(announcement) == ["open"] and "Log in to apply" in announcement
     assert audit_count() == events and fresh(Call, call_id).status == "announced"  # a GET never writes
 
 
@@ -290,8 +296,11 @@ def ngo_submits(ngo: Ngo, number: str, riga_time: str) -> None:
 
 def late_submission_is_refused(ngo: Ngo) -> None:
     clock.travel_to(CLOSES + timedelta(seconds=1))
-    post(ngo.client, f"/apply/applications/{ngo.application_id}/submit",
-         says="The call is not accepting applications at 05.04.2030")
+    shown = post(ngo.client, f"/apply/applications/{ngo.application_id}/submit",
+                 says="The call is not accepting applications at 05.04.2030")
+    # the time it was refused at, and the deadline (either date style: the message's times are not localised yet)
+    assert re.search(r"at 05\.04\.2030\.? 00:00:01 \(Riga time\)\. The deadline was 04\.04\.2030\.? 23:59\.", shown), \
+        flashes(shown)
     late = fresh(Application, ngo.application_id)
     assert (late.status, late.number, late.submitted_at) == ("draft", None, None)
 
@@ -468,10 +477,12 @@ def test_one_competition_from_the_call_to_the_closed_grant(app, runner, smtp_ser
     ngo_registers_and_drafts(app, first)
     ngo_submits(first, "PMP-2030-001", "10.03.2030 11:00:00")
     (receipt,) = mail_to(postbox.deliver(), first.email)
-    assert "PMP-2030-001" in receipt.message["Subject"]
+    submitted = fresh(Application, first.application_id)
+    assert receipt.message["Subject"] == "Application PMP-2030-001 received"
+    assert "10.03.2030 11:00:00 (Riga time)" in receipt.text and submitted.content_sha256 in receipt.text
     receipt_pdf = only_pdf(receipt)
     assert "PMP-2030-001" in pdf_text(receipt_pdf)
-    assert fresh(Document, fresh(Application, first.application_id).receipt_document_id).content == receipt_pdf
+    assert fresh(Document, submitted.receipt_document_id).content == receipt_pdf  # the stored one, rendered once
 
     # 4. The second NGO submits in the last second; the third drafts but submits one second too late.
     clock.travel_to(riga(2030, 3, 20, 12, 0))
@@ -516,6 +527,8 @@ def test_one_competition_from_the_call_to_the_closed_grant(app, runner, smtp_ser
     assert funded_letter.message["Subject"] == "Decision on application PMP-2030-001: funded"
     assert reserve_letter.message["Subject"] == "Decision on application PMP-2030-002: reserve list"
     assert "PMP-2030-001" in pdf_text(only_pdf(funded_letter)) and only_pdf(reserve_letter)
+    assert "placed on the reserve list" in reserve_letter.text
+    assert badges(page(second.client.get(f"/apply/applications/{second.application_id}/view")))[:1] == ["reserve"]
     results = page(browser(app).get(f"/calls/{CODE}"))
     assert first.name in results and first.title in results and second.title not in results  # reserve: not public
 

@@ -89,7 +89,9 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     ("auth.logout", "POST"):                                 everyone(302),
     ("auth.messages", "GET"):                                row(LOGIN, 200, 200, 200, 200, 200, 200, 200, 200),
     ("auth.message", "GET"):                                 row(LOGIN, 200, 404, 404, 404, 404, 404, 404, 404),
-    ("auth.message", "GET", "conflicted"):                   row(LOGIN, 404, 404, 404, 200, 404, 404, 404, 404),
+    ("auth.message", "GET", "accepted"):                     row(LOGIN, 404, 404, 200, 404, 404, 404, 404, 404),
+    # "New application to evaluate: <number>" was the conflicted evaluator's before they recused; now it is hidden
+    ("auth.message", "GET", "conflicted"):                   row(LOGIN, 404, 404, 404, 404, 404, 404, 404, 404),
     # --- the NGO's pages: applicants only, and only their organisation's applications ------------------------------
     ("applicant.home", "GET"):                               row(LOGIN, 200, 200, 403, 403, 403, 403, 403, 403),
     ("applicant.start", "GET"):                              NOT_ALLOWED,
@@ -139,6 +141,7 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     ("admin.call_fire", "POST", "jelgava"):                  row(LOGIN, 403, 403, 403, 403, 403, 404, 302, 403),
     ("admin.add_criterion", "GET"):                          NOT_ALLOWED,
     ("admin.add_criterion", "POST"):                         row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 403),
+    ("admin.add_criterion", "POST", "draft"):                row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 403),
     ("admin.delete_criterion", "GET"):                       NOT_ALLOWED,
     ("admin.delete_criterion", "POST"):                      row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
     ("admin.add_check", "GET"):                              NOT_ALLOWED,
@@ -160,6 +163,7 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     ("admin.auto_assign", "POST"):                           row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
     ("admin.application_fire", "GET"):                       NOT_ALLOWED,
     ("admin.application_fire", "POST"):                      row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.application_fire", "POST", "grant"):             row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
     ("admin.assignment_fire", "GET"):                        NOT_ALLOWED,
     ("admin.assignment_fire", "POST"):                       row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
     ("admin.payment_fire", "GET"):                           NOT_ALLOWED,
@@ -176,6 +180,65 @@ SESSION_POSTS = {"public.set_language", "auth.login", "auth.logout", "auth.regis
 # Who may not know that application X exists: its title and number appear in nothing they can GET.
 STRANGERS_TO_X = ("anonymous", "other_applicant", "conflicted", "unassigned", "other_admin")
 
+REFUSED = (LOGIN, 403, 404)
+
+
+def _score_sheet(world) -> dict:
+    """Every criterion of call A scored, as the evaluator's sheet posts it."""
+    return {f"{field}_{criterion_id}": value for criterion_id in world.criteria_of_a
+            for field, value in (("score", "8"), ("comment", "Pamatots vērtējums."))}
+
+
+def _report_form(world) -> dict:
+    """Grant Y's interim report, complete, on top of its current version."""
+    report = db.session.get(Report, world.params["main"]["report_id"])
+    return {"version": str(report.version), **{k: str(v) for k, v in factories.REPORT_CONTENT.items()}}
+
+
+def _cancel(_world) -> dict:
+    return {"trigger": "cancel", "note": "Konkurss atcelts."}
+
+
+# What a refused visitor posts: what would move the world if the policy let them through (an authorised visitor
+# posts an empty form, so the world stays as it is for the next cell). CONTROLS proves these bodies work.
+ATTACKS = {
+    ("applicant.action", "POST"): lambda w: {"trigger": "withdraw", "confirm": "y"},
+    ("applicant.appeal", "POST"): lambda w: {"grounds": "procedural", "text": "Lūdzam pārskatīt.", "confirm": "y"},
+    ("applicant.clarify", "POST"): lambda w: {"answer": "Precizējam budžetu."},
+    ("applicant.report", "POST"): _report_form,
+    ("applicant.submit_report", "POST"): _report_form,
+    ("evaluator.action", "POST"): lambda w: {"trigger": "recuse", "note": "Pazīstu projekta vadītāju."},
+    ("evaluator.save", "POST"): _score_sheet,
+    ("evaluator.submit", "POST"): _score_sheet,
+    ("admin.add_criterion", "POST", "draft"): lambda w: {
+        "code": "3.1", "title_lv": "Ilgtspēja", "title_en": "Sustainability", "max_points": "5", "step": "1",
+        "weight_percent": "100"},
+    ("admin.assign", "POST"): lambda w: {"evaluator_id": str(w.users["unassigned"])},
+    ("admin.assignment_fire", "POST"): lambda w: {"trigger": "revoke", "note": "Termiņš nokavēts."},
+    ("admin.application_fire", "POST", "grant"): lambda w: {"trigger": "terminate", "note": "Netiek īstenots."},
+    ("admin.call_fire", "POST"): _cancel,
+    ("admin.call_fire", "POST", "jelgava"): _cancel,
+    ("admin.payment_fire", "POST"): lambda w: {"trigger": "pay", "bank_reference": "REF-77"},
+    ("admin.recovery_fire", "POST"): lambda w: {"trigger": "write_off", "note": "Biedrība likvidēta."},
+    ("admin.report_fire", "POST"): lambda w: {"trigger": "approve"},
+}
+# After the walk, in this order, the authorised visitor posts the attack body: the table named must change, so the
+# refusals above were the policy's doing and not a typo in a form. (Each step leaves the world ready for the next.)
+CONTROLS = [
+    (("evaluator.save", "POST"), "evaluator", "scores"),
+    (("evaluator.submit", "POST"), "evaluator", "assignments"),
+    (("admin.assign", "POST"), "admin", "assignments"),
+    (("admin.payment_fire", "POST"), "admin", "payments"),
+    (("admin.recovery_fire", "POST"), "admin", "recoveries"),
+    (("applicant.report", "POST"), "applicant", "reports"),
+    (("applicant.submit_report", "POST"), "applicant", "reports"),
+    (("admin.report_fire", "POST"), "admin", "reports"),
+    (("admin.add_criterion", "POST", "draft"), "admin", "criteria"),
+    (("admin.application_fire", "POST", "grant"), "admin", "applications"),
+    (("applicant.action", "POST"), "applicant", "applications"),
+    (("admin.call_fire", "POST"), "admin", "calls"),
+]
+
 
 # --- the world ---------------------------------------------------------------------------------------------------
 
@@ -188,7 +251,13 @@ class World:
     users: dict[str, int]
     x_title: str
     x_number: str
+    criteria_of_a: list[int]
     params: dict[str, dict[str, object]] = field(default_factory=dict)  # target → URL argument values
+
+
+def act(entity, trigger: str, actor, note: str | None = None) -> None:
+    fire(entity, trigger, actor, note)
+    db.session.commit()
 
 
 def build_world() -> World:
@@ -205,7 +274,7 @@ def build_world() -> World:
                          max_applications_per_organisation=2)
     grant, terminated = f.make_applications(call_b, ["contracted", "contracted"], organisation=organisation)
     f.make_payment("paid", application=terminated)
-    f._fire(terminated, "terminate", admin, "Projekts netiek īstenots.")
+    act(terminated, "terminate", admin, "Projekts netiek īstenots.")
     f.advance_call(call_b, "reporting")
     report = db.session.scalars(select(Report).where(Report.application_id == grant.id).order_by(Report.id)).first()
     payment = db.session.scalars(select(Payment).where(Payment.application_id == grant.id)
@@ -220,8 +289,8 @@ def build_world() -> World:
     accepted = evaluation.assign(x, evaluator, admin)
     recused = evaluation.assign(x, conflicted, admin)
     db.session.commit()
-    f._fire(accepted, "declare_no_conflict", evaluator)
-    f._fire(recused, "recuse", conflicted, "Pazīstu projekta vadītāju.")
+    act(accepted, "declare_no_conflict", evaluator)
+    act(recused, "recuse", conflicted, "Pazīstu projekta vadītāju.")
     unassigned = f.make_user("evaluator")  # made after the replacement was chosen, so it stays unassigned
 
     call_d = f.make_call(state="draft", organiser=ogre, admin=admin)
@@ -260,26 +329,32 @@ def build_world() -> World:
         "agreement": {"document_id": grant.agreement_document_id},
         "protocol": {"document_id": protocol.document_id},
         "regulations": {"document_id": call_a.regulations_document_id},
-        "conflicted": {"message_id": message_of(conflicted)},
+        "accepted": {"message_id": message_of(evaluator, entity_type="assignment", entity_id=accepted.id)},
+        "conflicted": {"message_id": message_of(conflicted, entity_type="assignment", entity_id=recused.id)},
     }
     for target, values in params.items():
         assert all(v is not None for v in values.values()), (target, values)
     users = {"applicant": applicant, "other_applicant": other_applicant, "evaluator": evaluator,
              "conflicted": conflicted, "unassigned": unassigned, "admin": admin, "other_admin": other_admin,
              "auditor": auditor}
-    return World(users={k: u.id for k, u in users.items()}, x_title=x.title, x_number=x.number, params=params)
+    criteria = list(db.session.scalars(select(Criterion.id).where(Criterion.call_id == call_a.id)
+                                       .order_by(Criterion.id)))
+    return World(users={k: u.id for k, u in users.items()}, x_title=x.title, x_number=x.number,
+                 criteria_of_a=criteria, params=params)
 
 
 # --- the database, as rows -----------------------------------------------------------------------------------------
 
 def snapshot() -> dict[str, list[tuple]]:
-    """Every row of every table, in primary-key order (the world is small)."""
-    db.session.rollback()  # a fresh transaction: see what the requests committed
+    """Every row of every table, in primary-key order, as the driver returns them (the world is small)."""
+    db.session.rollback()  # the test's own session holds nothing open: see what the requests committed
     rows = {}
-    for table in db.metadata.sorted_tables:
-        statement = table.select().order_by(*table.primary_key.columns)
-        rows[table.name] = [tuple(r) for r in db.session.execute(statement)]
-    db.session.rollback()
+    with db.engine.connect() as connection:
+        for table in db.metadata.sorted_tables:
+            order = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
+            rows[table.name] = [tuple(r) for r in connection.exec_driver_sql(
+                f'SELECT * FROM "{table.name}" ORDER BY {order}')]
+        connection.rollback()
     return rows
 
 
@@ -304,6 +379,7 @@ class Walk:
     answers: dict[tuple, dict[str, Answer]]  # EXPECTED's key → subject → answer
     gets_changed: list[str]
     seconds: float
+    controls: dict[tuple, Answer]  # CONTROLS' key → the authorised visitor's answer to the attack body
 
 
 def registered_routes(flask_app) -> dict[tuple[str, str], str]:
@@ -328,6 +404,7 @@ def url_of(flask_app, world: World, endpoint: str, target: str) -> str:
 
 
 def become(client, user_id: int | None) -> None:
+    """The client's next requests are this user's (Flask-Login's session keys), or anonymous ones."""
     with client.session_transaction() as session:
         session.clear()
         if user_id is not None:
@@ -335,33 +412,52 @@ def become(client, user_id: int | None) -> None:
             session["_fresh"] = True
 
 
+def target_of(key: tuple) -> str:
+    return key[2] if len(key) > 2 else "main"
+
+
 def walk(flask_app, world: World) -> Walk:
     started = time.perf_counter()
-    client = flask_app.test_client()
+    clients = {}
+    for subject in SUBJECTS:  # one browser per visitor, logged in once (again after a session route)
+        clients[subject] = flask_app.test_client()
+        become(clients[subject], world.users.get(subject))
+
+    def ask(key, subject, body=None) -> Answer:
+        endpoint, method = key[0], key[1]
+        response = clients[subject].open(url_of(flask_app, world, endpoint, target_of(key)), method=method,
+                                         data=body if method == "POST" else None)
+        if endpoint in SESSION_POSTS:
+            become(clients[subject], world.users.get(subject))
+        return Answer(response.status_code, response.headers.get("Location", ""), response.get_data(as_text=True),
+                      [])
+
     answers: dict[tuple, dict[str, Answer]] = {}
     keys = sorted(EXPECTED, key=lambda k: (k[1] != "GET", k))  # every GET first, then the POSTs
     before_gets = snapshot()
     gets_changed: list[str] = []
     state = None
     for key in keys:
-        endpoint, method = key[0], key[1]
-        target = key[2] if len(key) > 2 else "main"
-        url = url_of(flask_app, world, endpoint, target)
-        if method == "POST" and state is None:
-            gets_changed = changed_tables(before_gets, snapshot())
+        if key[1] == "POST" and state is None:
             state = snapshot()
+            gets_changed = changed_tables(before_gets, state)
         answers[key] = {}
         for subject in SUBJECTS:
-            become(client, world.users.get(subject))
-            response = client.open(url, method=method, data={} if method == "POST" else None)
-            changed = []
-            if method == "POST":
+            refused = EXPECTED[key][subject] in REFUSED
+            body = ATTACKS[key](world) if key in ATTACKS and refused else {}
+            answer = answers[key][subject] = ask(key, subject, body)
+            if key[1] == "POST":
                 after = snapshot()
-                changed = changed_tables(state, after)
+                answer.changed = changed_tables(state, after)
                 state = after
-            answers[key][subject] = Answer(response.status_code, response.headers.get("Location", ""),
-                                           response.get_data(as_text=True), changed)
-    return Walk(world, registered_routes(flask_app), answers, gets_changed, time.perf_counter() - started)
+
+    controls = {}
+    for key, subject, _table in CONTROLS:
+        answer = controls[key] = ask(key, subject, ATTACKS[key](world))
+        after = snapshot()
+        answer.changed = changed_tables(state, after)
+        state = after
+    return Walk(world, registered_routes(flask_app), answers, gets_changed, time.perf_counter() - started, controls)
 
 
 # --- one world per backend, walked once ----------------------------------------------------------------------------
@@ -462,6 +558,15 @@ def test_refused_posts_change_nothing(walked):
     assert not changed, "\n".join(changed)
 
 
+def test_the_attacks_would_have_worked(walked):
+    """The same bodies, posted afterwards by the visitor who may, do move the world: the refusals were real."""
+    for key, subject, table in CONTROLS:
+        answer = walked.controls[key]
+        assert answer.status in (200, 302) and "/login" not in answer.location, (_label(key), answer.status)
+        assert table in answer.changed, f"{_label(key)} as {subject} changed {answer.changed}, not {table}"
+    assert {key for key, _subject, _table in CONTROLS} <= set(ATTACKS)
+
+
 def test_gets_never_write(walked):
     assert walked.gets_changed == [], f"GET requests wrote to {walked.gets_changed}"
 
@@ -505,10 +610,11 @@ def test_strangers_never_see_the_application(walked):
 def test_the_conflicted_evaluator_reads_their_pages_but_nothing_of_x(walked):
     """The pages the conflicted evaluator can open do open (the check above is not vacuous)."""
     answers = walked.answers
-    for key in [("evaluator.queue", "GET"), ("auth.messages", "GET"), ("auth.message", "GET", "conflicted"),
-                ("public.document", "GET", "regulations")]:
+    for key in [("evaluator.queue", "GET"), ("auth.messages", "GET"), ("public.document", "GET", "regulations")]:
         assert answers[key]["conflicted"].status == 200, key
     assert "conflicted" in answers[("evaluator.queue", "GET")]["conflicted"].body  # the row is there, blank
+    # the message that named X when it was assigned is gone from the list and from its own address
+    assert answers[("auth.message", "GET", "conflicted")]["conflicted"].status == 404
     # and the evaluator who accepted X does see it, where the conflicted one does not
     assert walked.world.x_title in answers[("evaluator.assignment", "GET")]["evaluator"].body
 
