@@ -11,7 +11,6 @@ from datetime import date
 from fractions import Fraction
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import case, func, select
@@ -29,6 +28,7 @@ from app.models import (Appeal, Application, Assignment, Attachment, AuditEvent,
 from app.services import applications, decisions, evaluation, grants, scoring
 from app.services import calls as call_service
 from app.services.workflow import available, effective_status, fire, refused_message
+from app.views.common import current_lang
 from workflows import diagram
 from workflows.engine import WORKFLOWS, NotAvailable
 
@@ -55,8 +55,6 @@ def staff_only():
 
 # --- small helpers ----------------------------------------------------------------------------------------------
 
-def _lang() -> str:
-    return str(get_locale() or "lv")
 
 
 def _page() -> int:
@@ -68,7 +66,7 @@ def _needs_note(workflow: str) -> set[str]:
 
 
 def _trigger_name(workflow: str, trigger: str) -> str:
-    return WORKFLOWS[workflow].trigger_label(trigger, _lang())
+    return WORKFLOWS[workflow].trigger_label(trigger, current_lang())
 
 
 def _attempt(action, done: str) -> bool:
@@ -192,7 +190,7 @@ def _render_call(call: Call, criterion_form=None, check_form=None):
         special_triggers=[t for t in triggers if t in special],
         plain_triggers=[t for t in triggers if t not in special],
         needs_note=_needs_note("call"), fire_url=lambda _t: url_for(".call_fire", call_id=call.id),
-        svg=diagram.to_svg(WORKFLOWS["call"], status, lang=_lang()),
+        svg=diagram.to_svg(WORKFLOWS["call"], status, lang=current_lang()),
         regulations_url=_document_url(call.regulations_document_id),
         protocols=[(p, _document_url(p.document_id)) for p in protocols],
         events=events, actor_names=actor_names)
@@ -350,7 +348,7 @@ def _application_context(application: Application, checks_form=None, clarificati
             (_("Receipt"), application.receipt_document_id),
             (_("Decision letter"), decision.letter_document_id if decision else None),
             (_("Agreement"), application.agreement_document_id)) if document_id],
-        "svg": diagram.to_svg(WORKFLOWS["application"], application.status, lang=_lang()),
+        "svg": diagram.to_svg(WORKFLOWS["application"], application.status, lang=current_lang()),
     }
 
 
@@ -522,7 +520,7 @@ def recovery_fire(recovery_id):
 def _failure_words(failure: str, call: Call) -> str:
     if failure == "total_below_pass_mark":
         return _("total below the pass mark of %(mark)s points",
-                 mark=formatting.points(call.pass_mark_half_points, _lang()))
+                 mark=formatting.points(call.pass_mark_half_points, current_lang()))
     if failure.startswith("minimum:"):
         return _("below the minimum on criterion %(code)s", code=failure.split(":", 1)[1])
     return failure
@@ -587,7 +585,7 @@ def report(report_id):
                                        .order_by(Attachment.id)).all(),
         triggers=available(report, current_user), needs_note=_needs_note("report"),
         fire_url=lambda _t: url_for(".report_fire", report_id=report.id),
-        svg=diagram.to_svg(WORKFLOWS["report"], report.status, lang=_lang()))
+        svg=diagram.to_svg(WORKFLOWS["report"], report.status, lang=current_lang()))
 
 
 @bp.post("/reports/<int:report_id>/fire")

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -12,11 +11,12 @@ from sqlalchemy.orm import selectinload
 
 from app import clock, policies
 from app.errors import NotAllowed, Refused
-from app.extensions import db, login_manager
+from app.extensions import db
 from app.forms.applications import ActionForm, AppealForm, ApplicationForm, ClarificationForm, ReportForm
 from app.models import Appeal, Application, Assignment, Call, Document, Payment, Report, Score
 from app.services import applications, decisions, reporting, scoring
-from app.services.workflow import available, effective_status, fire, refused_message
+from app.services.workflow import available, effective_status, fire
+from app.views.common import current_lang, flash_refusal, only_role
 from workflows import diagram
 from workflows.engine import WORKFLOWS, NotAvailable
 
@@ -28,22 +28,7 @@ DECIDED = ("funded", "reserve", "rejected")
 PAGE_SIZE = 25
 
 
-@bp.before_request
-def _applicants_only():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if current_user.role != "applicant":
-        abort(403)
-    return None
-
-
-def _lang() -> str:
-    return str(get_locale() or "lv")
-
-
-def _refused(error: Exception) -> None:
-    db.session.rollback()
-    flash(refused_message(error), "error")
+bp.before_request(only_role("applicant"))
 
 
 def project_period(application: Application) -> tuple[date, date] | None:
@@ -108,7 +93,7 @@ def _edit_page(application: Application, form: ApplicationForm, status: int = 20
                            problems=applications.content_problems(application), editable=_editable(application),
                            period=project_period(application),
                            days_left=remaining.days if remaining and remaining.total_seconds() > 0 else None,
-                           svg=diagram.to_svg(WORKFLOWS["application"], application.status, lang=_lang())), status
+                           svg=diagram.to_svg(WORKFLOWS["application"], application.status, lang=current_lang())), status
 
 
 def _save(application: Application, form: ApplicationForm) -> None:
@@ -136,7 +121,7 @@ def edit(app_id):
         _save(application, form)
         db.session.commit()
     except Refused as error:
-        _refused(error)
+        flash_refusal(error)
         return redirect(url_for(".edit", app_id=app_id))
     flash(_("Saved."), "success")
     return redirect(url_for(".edit", app_id=app_id))
@@ -158,13 +143,13 @@ def submit(app_id):
             db.session.commit()
             saved = True
         except Refused as error:
-            _refused(error)
+            flash_refusal(error)
             return redirect(url_for(".edit", app_id=app_id))
     try:
         applications.submit(application, current_user)
         db.session.commit()
     except (Refused, NotAvailable, NotAllowed) as error:
-        _refused(error)
+        flash_refusal(error)
         if saved:
             flash(_("Your changes are saved, but the application is not submitted yet."), "info")
         return redirect(url_for(".edit", app_id=app_id))
@@ -228,7 +213,7 @@ def _view_context(application: Application) -> dict:
                                       .order_by(Report.due_on)).all(),
         "payments": db.session.scalars(select(Payment).where(Payment.application_id == application.id)
                                        .order_by(Payment.tranche)).all(),
-        "svg": diagram.to_svg(WORKFLOWS["application"], status, lang=_lang()),
+        "svg": diagram.to_svg(WORKFLOWS["application"], status, lang=current_lang()),
         "period": project_period(application),
     }
 
@@ -255,7 +240,7 @@ def clarify(app_id):
         applications.clarify(application, current_user, form.answer.data)
         db.session.commit()
     except (Refused, NotAvailable, NotAllowed) as error:
-        _refused(error)
+        flash_refusal(error)
     else:
         flash(_("Your answer is sent."), "success")
     return redirect(url_for(".view", app_id=app_id))
@@ -273,7 +258,7 @@ def appeal(app_id):
         fire(application, "appeal", current_user, form.text.data, grounds=form.grounds.data)
         db.session.commit()
     except (Refused, NotAvailable, NotAllowed) as error:
-        _refused(error)
+        flash_refusal(error)
     else:
         flash(_("Your appeal is filed. You will be told the outcome."), "success")
     return redirect(url_for(".view", app_id=app_id))
@@ -295,9 +280,9 @@ def action(app_id):
         fire(application, trigger, current_user, form.note.data)
         db.session.commit()
     except (Refused, NotAvailable, NotAllowed) as error:
-        _refused(error)
+        flash_refusal(error)
     else:
-        flash(_("Done: %(state)s.", state=WORKFLOWS["application"].label(application.status, _lang())), "success")
+        flash(_("Done: %(state)s.", state=WORKFLOWS["application"].label(application.status, current_lang())), "success")
     return redirect(url_for(".view", app_id=app_id))
 
 
@@ -324,7 +309,7 @@ def report(report_id):
         reporting.save(found, current_user, form.content(), form.loaded_version)
         db.session.commit()
     except Refused as error:
-        _refused(error)
+        flash_refusal(error)
     else:
         flash(_("Saved."), "success")
     return redirect(url_for(".report", report_id=report_id))
@@ -343,13 +328,13 @@ def submit_report(report_id):
             reporting.save(found, current_user, form.content(), form.loaded_version)
             db.session.commit()
         except Refused as error:
-            _refused(error)
+            flash_refusal(error)
             return redirect(url_for(".report", report_id=report_id))
     try:
         reporting.submit(found, current_user)
         db.session.commit()
     except (Refused, NotAvailable, NotAllowed) as error:
-        _refused(error)
+        flash_refusal(error)
     else:
         flash(_("The report is submitted."), "success")
     return redirect(url_for(".report", report_id=report_id))

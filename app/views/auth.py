@@ -10,6 +10,7 @@ from app.extensions import db, login_manager
 from app.forms.accounts import LoginForm, RegisterForm
 from app.models import Message, User
 from app.services import accounts, organisations
+from app.views.common import current_lang
 
 bp = Blueprint("auth", __name__)
 
@@ -59,7 +60,7 @@ def register():
                 legal_form=form.legal_form.data, iban=form.iban.data,
                 organisation_email=form.organisation_email.data, address=form.address.data or "",
                 user_name=form.user_name.data, email=form.email.data, password=form.password.data,
-                language=_current_lang())
+                language=current_lang())
             db.session.commit()
         except Refused as refused:
             db.session.rollback()
@@ -69,12 +70,6 @@ def register():
             flash(_("Your organisation is registered. You can now apply."), "success")
             return redirect(url_for("applicant.home"))
     return render_template("auth/register.html", form=form)
-
-
-def _current_lang() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "lv")
 
 
 @bp.get("/messages")

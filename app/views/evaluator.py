@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import case, select
@@ -10,12 +9,13 @@ from sqlalchemy.orm import selectinload
 
 from app import policies
 from app.errors import NotAllowed, NotFound, Refused
-from app.extensions import db, login_manager
+from app.extensions import db
 from app.forms.reviews import ActionForm, score_sheet
 from app.models import Application, Assignment
 from app.services import evaluation
-from app.services.workflow import available, fire, refused_message
+from app.services.workflow import available, fire
 from app.views.applicant import project_period
+from app.views.common import current_lang, flash_refusal, only_role
 from workflows.engine import NotAvailable
 
 bp = Blueprint("evaluator", __name__, url_prefix="/evaluate")
@@ -35,22 +35,7 @@ DECLARATION_MSGID = N_("I declare that I have no conflict of interest with this 
 PAGE_SIZE = 25
 
 
-@bp.before_request
-def _evaluators_only():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    if current_user.role != "evaluator":
-        abort(403)
-    return None
-
-
-def _lang() -> str:
-    return str(get_locale() or "lv")
-
-
-def _refused(error: Exception) -> None:
-    db.session.rollback()
-    flash(refused_message(error), "error")
+bp.before_request(only_role("evaluator"))
 
 
 @bp.get("/")
@@ -87,7 +72,7 @@ def _assignment_page(found: Assignment, sheet=None, status: int = 200):
         context["period"] = project_period(application)
     if found.status == "accepted":
         if sheet is None:
-            sheet = score_sheet(application.call.criteria, _lang())
+            sheet = score_sheet(application.call.criteria, current_lang())
             sheet.fill(found.scores)
         context["sheet"] = sheet
     elif found.status == "submitted":
@@ -117,7 +102,7 @@ def action(assignment_id):
             fire(found, trigger, current_user, form.note.data)
         db.session.commit()
     except (Refused, NotAvailable, NotAllowed) as error:
-        _refused(error)
+        flash_refusal(error)
         return redirect(url_for(".assignment", assignment_id=assignment_id))
     if trigger == "recuse":
         flash(_("You have recused yourself from this application. Another evaluator will be assigned."), "success")
@@ -128,7 +113,7 @@ def action(assignment_id):
 
 def _parsed_sheet(found: Assignment):
     """The scoring sheet from the request, and whether it is valid (an invalid one is shown again, unsaved)."""
-    sheet = score_sheet(found.application.call.criteria, _lang())
+    sheet = score_sheet(found.application.call.criteria, current_lang())
     return sheet, sheet.validate()
 
 
@@ -148,7 +133,7 @@ def save(assignment_id):
         evaluation.save_scores(found, current_user, sheet.scores())
         db.session.commit()
     except Refused as error:
-        _refused(error)
+        flash_refusal(error)
     else:
         flash(_("Scores saved. You can come back and change them until you submit."), "success")
     return redirect(url_for(".assignment", assignment_id=assignment_id))
@@ -166,13 +151,13 @@ def submit(assignment_id):
         evaluation.save_scores(found, current_user, sheet.scores())
         db.session.commit()
     except Refused as error:
-        _refused(error)
+        flash_refusal(error)
         return redirect(url_for(".assignment", assignment_id=assignment_id))
     try:
         fire(found, "submit_review", current_user)
         db.session.commit()
     except (Refused, NotAvailable, NotAllowed) as error:
-        _refused(error)
+        flash_refusal(error)
         flash(_("Your scores are saved, but the review is not submitted yet."), "info")
         return redirect(url_for(".assignment", assignment_id=assignment_id))
     flash(_("Your review is submitted. Thank you."), "success")

@@ -8,6 +8,7 @@ from app.extensions import db
 from app.models import Application, Call, Decision, Document, Organisation
 from app.services import jobs
 from app.services.workflow import effective_status
+from app.views.common import current_lang
 from workflows import diagram
 from workflows.engine import WORKFLOWS
 
@@ -37,7 +38,7 @@ def call(code):
     status = effective_status(call)
     results = funded_projects(call) if call.status in RESULTS_STATES else None
     return render_template("public/call.html", call=call, status=status, results=results,
-                           svg=diagram.to_svg(WORKFLOWS["call"], status, lang=_lang()))
+                           svg=diagram.to_svg(WORKFLOWS["call"], status, lang=current_lang()))
 
 
 def funded_projects(call: Call):
@@ -78,7 +79,7 @@ def _pdf(document: Document) -> Response:
 
 @bp.get("/workflows")
 def workflows():
-    drawings = [(name, diagram.to_svg(w, lang=_lang())) for name, w in WORKFLOWS.items()]
+    drawings = [(name, diagram.to_svg(w, lang=current_lang())) for name, w in WORKFLOWS.items()]
     return render_template("public/workflows.html", drawings=drawings)
 
 
@@ -92,9 +93,3 @@ def set_language():
             db.session.commit()
     target = request.form.get("next") or "/"
     return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(".index"))
-
-
-def _lang() -> str:
-    from flask_babel import get_locale
-
-    return str(get_locale() or "lv")
