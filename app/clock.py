@@ -37,3 +37,8 @@ def riga_midnight(day) -> datetime:
 
 def to_riga(moment: datetime) -> datetime:
     return moment.astimezone(RIGA)
+
+
+def riga_time(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    """A wall-clock moment in Latvia, as an aware datetime."""
+    return datetime(year, month, day, hour, minute, second, tzinfo=RIGA)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
@@ -67,8 +68,9 @@ def frozen_content(application: Application) -> dict:
 def _call_accepting(ctx):
     call = ctx.entity.call
     if call.status in ("cancelled", "draft") or call.opens_at is None or not (call.opens_at <= ctx.now < call.closes_at):
+        lang = str(get_locale() or "lv")  # the times in the message's own language ('plkst.' only in Latvian)
         return _("The call is not accepting applications at %(time)s (Riga time). The deadline was %(deadline)s.",
-                 time=formatting.moment(ctx.now), deadline=formatting.deadline(call.closes_at))
+                 time=formatting.moment(ctx.now, lang), deadline=formatting.deadline(call.closes_at, lang))
     return None
 
 

@@ -5,7 +5,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app import clock
 from app.extensions import db
@@ -79,6 +79,12 @@ def _checkpoint_hash(checkpoint: AuditCheckpoint) -> str:
 
 def seal_checkpoint() -> AuditCheckpoint | None:
     """One hash over every entity's latest event; None when nothing happened since the last seal."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Ids are handed out at insert, not at commit: wait for every transaction still writing events (an older
+        # uncommitted id would otherwise commit under a seal that leaves it out, and verify would cry tampering)
+        # and keep a second `tick` out until this one commits (two seals on one previous would fork the line).
+        # SQLite gets the same from BEGIN IMMEDIATE.
+        db.session.execute(text("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE"))
     last_id = db.session.scalar(select(func.max(AuditEvent.id)))
     previous = db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)).first()
     if last_id is None or (previous and previous.last_event_id == last_id):

@@ -102,16 +102,6 @@ def serve(template: Path, folder: Path, prepare=None, **config):
 
     got_request_exception.connect(record_exception, flask_app, weak=False)
 
-    import time as _t
-    from flask import g as _g
-    @flask_app.before_request
-    def _start():
-        _g._t0 = _t.perf_counter()
-    @flask_app.after_request
-    def _took(response):
-        print(f"TIMING {_t.perf_counter()-_g._t0:.3f} {request.method} {request.path}")
-        return response
-
     @flask_app.after_request
     def record_5xx(response):
         if response.status_code >= 500:
@@ -185,10 +175,20 @@ class Visitor:
         self.context, self.server, self.lang, self.name = context, server, lang, name
         self.page = context.new_page()
         self.page.set_default_timeout(TIMEOUT_MS)
-        self.console_errors: list[str] = []
-        self.page.on("console", lambda m: self.console_errors.append(f"{self.page.url}: {m.text}")
-                     if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.console_errors.append(f"{self.page.url}: {e}"))
+        self.problems: list[str] = []  # console errors (a CSP violation is one), script errors, 4xx/5xx answers
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.problems.append(f"{self.page.url}: script error {error}"))
+        self.page.on("response", self._response)
+
+    def _console(self, message) -> None:
+        # a failed resource is reported by _response with its own address
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.problems.append(f"{self.page.url}: console: {message.text}")
+
+    def _response(self, response) -> None:
+        # the app has no favicon; a browser asking for one is not the app's doing
+        if response.status >= 400 and not response.url.endswith("/favicon.ico"):
+            self.problems.append(f"{response.request.method} {response.url}: HTTP {response.status}")
 
     def goto(self, path: str):
         response = self.page.goto(self.server.url + path)
@@ -197,11 +197,8 @@ class Visitor:
 
     def submit(self, locator):
         """Click a button that posts a form, and wait for the page that answers (after any redirect)."""
-        import time as _t
-        t0 = _t.perf_counter()
         with self.page.expect_navigation(wait_until="load"):
             locator.click()
-        print(f"STEP {_t.perf_counter()-t0:.3f} submit -> {self.page.url}")
 
     def switch_language(self) -> None:
         """Press the navbar's language button until the page is in this visitor's language."""
@@ -223,12 +220,6 @@ class Visitor:
         return [t.strip() for t in self.page.locator("main > .alert").all_inner_texts()]
 
     def shot(self, label: str) -> None:
-        import time as _t
-        t0 = _t.perf_counter()
-        self._shot(label)
-        print(f"STEP {_t.perf_counter()-t0:.3f} shot {label}")
-
-    def _shot(self, label: str) -> None:
         SHOTS.mkdir(parents=True, exist_ok=True)
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", label)
         self.page.screenshot(path=str(SHOTS / f"{self.lang}-{safe}.png"), full_page=True)

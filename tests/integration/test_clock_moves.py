@@ -9,6 +9,7 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app import formatting
 from app.errors import Refused
 from app.extensions import db
 from app.models import AuditEvent, Call
@@ -145,8 +146,11 @@ def test_submit_at_the_deadline_is_refused_whatever_has_ticked(pumpurs_2022, clo
         applications.submit(late, member_of(late))
     db.session.rollback()
 
-    assert "The call is not accepting applications at 05.04.2022. 00:00:00 (Riga time)" in refused.value.message
-    assert "The deadline was 04.04.2022. 23:59" in refused.value.message
+    now, deadline = formatting.moment(riga(2022, 4, 5), "en"), formatting.deadline(call.closes_at, "en")
+    assert "05.04.2022" in now and "00:00:00" in now
+    assert "04.04.2022" in deadline and "23:59" in deadline  # the minute people were told, not the stored 00:00
+    assert refused.value.message == (f"The call is not accepting applications at {now} (Riga time). "
+                                     f"The deadline was {deadline}.")
     db.session.expire_all()
     assert (late.status, late.number, late.submitted_at) == ("draft", None, None)
 

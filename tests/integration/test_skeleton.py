@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
@@ -91,11 +91,15 @@ class Ngo:
                 "email": self.email, "password": PASSWORD, "password_again": PASSWORD}
 
 
-NGOS = {
-    "first": Ngo("first", "Biedrība „Zaļā Jelgava”", "anna@zala-jelgava.example.lv", "Jauniešu darbnīcas", 901),
-    "second": Ngo("second", "Biedrība „Ozolnieku jaunieši”", "janis@ozolnieki.example.lv", "Vasaras nometne", 902),
-    "third": Ngo("third", "Nodibinājums „Vēlais putns”", "liga@velais.example.lv", "Pārgājieni", 903),
-}
+LATE_TITLE = "Pārgājieni"
+
+
+def three_ngos() -> tuple[Ngo, Ngo, Ngo]:
+    """The best one, a lower-scoring one, and one that misses the deadline."""
+    return (Ngo("first", "Biedrība „Zaļā Jelgava”", "anna@zala-jelgava.example.lv", "Jauniešu darbnīcas", 901),
+            Ngo("second", "Biedrība „Ozolnieku jaunieši”", "janis@ozolnieki.example.lv", "Vasaras nometne", 902),
+            Ngo("third", "Nodibinājums „Vēlais putns”", "liga@velais.example.lv", LATE_TITLE, 903))
+
 CONTENT = {"summary": "Darbnīcas jauniešiem ar mācību grūtībām.", "objectives": "Mazināt kavējumus.",
            "activities": "12 darbnīcas, 3 izbraukumi.", "target_group": "13–17 gadus veci jaunieši.",
            "participants": "16", "participants_at_risk": "9", "start_on": "2030-06-01", "end_on": "2030-11-30",
@@ -154,8 +158,8 @@ def badges(shown: str) -> list[str]:
 
 
 def flashes(shown: str) -> list[str]:
-    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", m)).strip()
-            for m in re.findall(r'<div class="alert[^"]*"[^>]*>(.*?)</div>', shown, re.S)]
+    """The flashed messages (for a failing assertion's explanation)."""
+    return [words(m).strip() for m in re.findall(r'<div class="alert[^"]*"[^>]*>(.*?)</div>', shown, re.S)]
 
 
 def redirect_id(response, pattern: str) -> int:
@@ -173,7 +177,7 @@ def ranking_rows(shown: str) -> list[list[str]]:
     rows = []
     for row in re.findall(r'<tr class="decision-\w+">(.*?)</tr>', shown, re.S):
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
-        rows.append([re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", c)).strip() for c in cells])
+        rows.append([words(c).strip() for c in cells])
     return rows
 
 
@@ -185,9 +189,8 @@ def pdf_text(data: bytes) -> str:
 class Postbox:
     """Runs the worker as `flask worker --once` would and hands back what reached the SMTP server since last time."""
 
-    mailbox: object
+    mailbox: object  # conftest's Mailbox
     seen: int = 0
-    log: list = field(default_factory=list)
 
     def deliver(self) -> list:
         db.session.commit()  # end the test's read transaction: the worker must see what the requests committed
@@ -296,18 +299,16 @@ def ngo_submits(ngo: Ngo, number: str, riga_time: str) -> None:
 
 def late_submission_is_refused(ngo: Ngo) -> None:
     clock.travel_to(CLOSES + timedelta(seconds=1))
-    shown = post(ngo.client, f"/apply/applications/{ngo.application_id}/submit",
-                 says="The call is not accepting applications at 05.04.2030")
-    # the time it was refused at, and the deadline (either date style: the message's times are not localised yet)
-    assert re.search(r"at 05\.04\.2030\.? 00:00:01 \(Riga time\)\. The deadline was 04\.04\.2030\.? 23:59\.", shown), \
-        flashes(shown)
+    post(ngo.client, f"/apply/applications/{ngo.application_id}/submit",
+         says="The call is not accepting applications at 05.04.2030 00:00:01 (Riga time). "
+              "The deadline was 04.04.2030 23:59.")
     late = fresh(Application, ngo.application_id)
     assert (late.status, late.number, late.submitted_at) == ("draft", None, None)
 
 
 def admin_checks_and_assigns(admin: FlaskClient, call_id: int, ngos: list[Ngo], evaluators: list[User]) -> None:
     listing = page(admin.get(f"/admin/calls/{call_id}/applications"))
-    assert "PMP-2030-001" in listing and "PMP-2030-002" in listing and NGOS["third"].title not in listing
+    assert "PMP-2030-001" in listing and "PMP-2030-002" in listing and LATE_TITLE not in listing
     checks = db.session.scalars(select(Check).where(Check.call_id == call_id).order_by(Check.position)).all()
     for ngo in ngos:
         url = f"/admin/applications/{ngo.application_id}"
@@ -418,7 +419,7 @@ def admin_signs(admin: FlaskClient, ngo: Ngo) -> tuple[list[Payment], dict[str, 
     return payments, reports
 
 
-def admin_pays(admin: FlaskClient, ngo: Ngo, payment: Payment, reference: str) -> None:
+def admin_pays(admin: FlaskClient, payment: Payment, reference: str) -> None:
     post(admin, f"/admin/payments/{payment.id}/fire", {"trigger": "pay", "bank_reference": reference},
          says="Done: Mark as paid.")
     paid = fresh(Payment, payment.id)
@@ -457,7 +458,7 @@ def audit_trail_verifies_then_catches_tampering(runner, tampered_event_id: int) 
 
 def test_one_competition_from_the_call_to_the_closed_grant(app, runner, smtp_server):
     postbox = Postbox(smtp_server)
-    first, second, third = NGOS["first"], NGOS["second"], NGOS["third"]
+    first, second, third = three_ngos()
     clock.travel_to(riga(2030, 2, 20, 10))
     staff = staff_accounts()
     evaluators = staff["evaluators"]
@@ -466,8 +467,8 @@ def test_one_competition_from_the_call_to_the_closed_grant(app, runner, smtp_ser
     admin = browser(app)
     login(admin, staff["admin"].email)
     call_id = admin_sets_up_and_announces(admin)
-    regulations = postbox.deliver()
-    assert regulations == [] and fresh(Document, fresh(Call, call_id).regulations_document_id).sha256
+    assert postbox.deliver() == []  # nothing to mail yet; the worker renders the regulations
+    assert fresh(Document, fresh(Call, call_id).regulations_document_id).sha256 is not None
 
     # 2. The public sees it announced, then open once opens_at has passed (read, never written, by the GET).
     public_sees_the_call_open(app, call_id)
@@ -538,14 +539,14 @@ def test_one_competition_from_the_call_to_the_closed_grant(app, runner, smtp_ser
     funded_ngo_reads_result_and_accepts(first, evaluators)
     clock.travel_to(riga(2030, 5, 20, 10))
     payments, reports = admin_signs(admin, first)
-    admin_pays(admin, first, payments[0], "LV-TRANSFER-0001")
+    admin_pays(admin, payments[0], "LV-TRANSFER-0001")
     clock.travel_to(riga(2030, 8, 10, 10))
     ngo_reports_and_admin_approves(admin, first, reports["interim"])
     assert fresh(Payment, payments[1].id).scheduled_at is None  # the last tranche waits for the final report
     clock.travel_to(riga(2030, 12, 5, 10))
     ngo_reports_and_admin_approves(admin, first, reports["final"])
     assert fresh(Payment, payments[1].id).scheduled_at == clock.now()
-    admin_pays(admin, first, payments[1], "LV-TRANSFER-0002")
+    admin_pays(admin, payments[1], "LV-TRANSFER-0002")
     post(admin, f"/admin/applications/{first.application_id}/fire", {"trigger": "close_grant"},
          says="Done: Close the grant.")
     assert fresh(Application, first.application_id).status == "closed"
