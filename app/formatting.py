@@ -62,3 +62,13 @@ def points(half_points: Fraction | int | None, lang: str = "lv") -> str:
     value = (Decimal(Fraction(half_points).numerator) / Decimal(Fraction(half_points).denominator) / 2)
     text = f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP).normalize():f}"
     return text.replace(".", ",") if lang == "lv" else text
+
+
+def user_lang() -> str:
+    """The language of whoever the current message is for (the request's locale), Latvian outside a request."""
+    from flask_babel import get_locale
+
+    try:
+        return str(get_locale() or "lv")
+    except RuntimeError:  # no application context
+        return "lv"

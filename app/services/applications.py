@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
@@ -68,7 +67,7 @@ def frozen_content(application: Application) -> dict:
 def _call_accepting(ctx):
     call = ctx.entity.call
     if call.status in ("cancelled", "draft") or call.opens_at is None or not (call.opens_at <= ctx.now < call.closes_at):
-        lang = str(get_locale() or "lv")  # the times in the message's own language ('plkst.' only in Latvian)
+        lang = formatting.user_lang()  # the times in the message's own language ('plkst.' only in Latvian)
         return _("The call is not accepting applications at %(time)s (Riga time). The deadline was %(deadline)s.",
                  time=formatting.moment(ctx.now, lang), deadline=formatting.deadline(call.closes_at, lang))
     return None
@@ -95,8 +94,8 @@ def content_problems(application: Application) -> list[str]:
     else:
         if not (call.implementation_start <= start <= end <= call.implementation_end):
             problems.append(_("The project must run within %(start)s–%(end)s.",
-                              start=formatting.day(call.implementation_start),
-                              end=formatting.day(call.implementation_end)))
+                              start=formatting.day(call.implementation_start, formatting.user_lang()),
+                              end=formatting.day(call.implementation_end, formatting.user_lang())))
     return problems
 
 
@@ -111,11 +110,11 @@ def _amount_allowed(ctx):
     application, call = ctx.entity, ctx.entity.call
     if call.funding_mode == "lump_sum":
         if application.amount_cents != call.amount_cents:
-            return _("This call funds exactly %(amount)s per project.", amount=formatting.money(call.amount_cents))
+            return _("This call funds exactly %(amount)s per project.", amount=formatting.money(call.amount_cents, formatting.user_lang()))
         return None
     if not (call.min_amount_cents or 0) <= application.amount_cents <= (call.max_amount_cents or call.budget_cents):
-        return _("The amount must be between %(low)s and %(high)s.", low=formatting.money(call.min_amount_cents),
-                 high=formatting.money(call.max_amount_cents))
+        return _("The amount must be between %(low)s and %(high)s.", low=formatting.money(call.min_amount_cents, formatting.user_lang()),
+                 high=formatting.money(call.max_amount_cents, formatting.user_lang()))
     if sum(b.amount_cents for b in application.budget_lines) != application.amount_cents:
         return _("The budget lines must add up to the amount requested.")
     return None

@@ -100,7 +100,7 @@ def _budget_covers(ctx):
     call = ctx.entity.call
     if awarded_total(call) + ctx.entity.amount_cents > call.budget_cents:
         return _("Not enough money is free: %(free)s remains.",
-                 free=formatting.money(call.budget_cents - awarded_total(call)))
+                 free=formatting.money(call.budget_cents - awarded_total(call), formatting.user_lang()))
     return None
 
 

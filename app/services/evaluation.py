@@ -95,8 +95,8 @@ def save_scores(assignment: Assignment, actor: User, scores: dict[int, tuple[int
         if half_points is not None and (not 0 <= half_points <= criterion.max_half_points
                                         or half_points % criterion.step_half_points):
             raise Refused(_("Criterion %(code)s: the score must be from 0 to %(max)s in steps of %(step)s.",
-                            code=criterion.code, max=formatting.points(criterion.max_half_points),
-                            step=formatting.points(criterion.step_half_points)))
+                            code=criterion.code, max=formatting.points(criterion.max_half_points, formatting.user_lang()),
+                            step=formatting.points(criterion.step_half_points, formatting.user_lang())))
     existing = {s.criterion_id: s for s in assignment.scores}
     for criterion_id, (half_points, comment) in scores.items():
         score = existing.get(criterion_id) or Score(assignment=assignment, criterion_id=criterion_id)
