@@ -57,8 +57,10 @@ def calls(draw):
     codes = [c.code for c in criteria]
     pass_mark, threshold, divergence, keys, allocation, budget = draw(RULES)
     maximum_total = sum(c.max_half_points for c in criteria)
-    rules = Rules(maximum_total * pass_mark // 100, threshold, divergence,
-                  tuple(k for k in keys if k in codes or k == "submitted_at"), allocation, budget)
+    rules = Rules(pass_mark_half_points=maximum_total * pass_mark // 100,
+                  divergence_threshold_percent=threshold, divergence_policy=divergence,
+                  tie_break_keys=tuple(k for k in keys if k in codes or k == "submitted_at"),
+                  allocation_policy=allocation, budget_cents=budget)
     review_ids = iter(range(1, 10**6))
     entries = []
     for application_id, rows, seconds, zone, amount in draw(ENTRIES):
