@@ -95,6 +95,7 @@ class Engine:
         for workflow in WORKFLOWS.values():
             validate(workflow, guards, effects, selectors)
         self.compiled = {name: compile_workflow(w) for name, w in WORKFLOWS.items()}
+        self._triggers = {name: {t.trigger for t in w.transitions} for name, w in WORKFLOWS.items()}
         self._selectors = {name: {t.when for t in w.transitions if t.when} for name, w in WORKFLOWS.items()}
         self._local = threading.local()
 
@@ -124,6 +125,8 @@ class Engine:
             weakref.finalize(threading.current_thread(), machine.remove_model, subject)
         subject.state = state
         subject.__dict__.update({key: bool(selections.get(key)) for key in self._selectors[name]})
+        if trigger not in self._triggers[name]:
+            raise NotAvailable(name, trigger, state)
         try:
             if not subject.trigger(trigger):
                 raise NotAvailable(name, trigger, state)

@@ -238,3 +238,9 @@ def test_threads_that_end_leave_no_subject_behind(engine):
     gc.collect()
 
     assert len(machine.models) <= before + 1
+
+
+
+def test_move_with_a_trigger_the_workflow_does_not_know_is_not_available(engine):
+    with pytest.raises(NotAvailable):
+        engine.move("application", "draft", "no_such_trigger", {})
