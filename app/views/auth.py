@@ -10,7 +10,7 @@ from app.extensions import db, login_manager
 from app.forms.accounts import LoginForm, RegisterForm
 from app.models import Message, User
 from app.services import accounts, organisations
-from app.views.common import current_lang
+from app.views.common import current_lang, safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -25,10 +25,6 @@ def _home_for(user) -> str:
         user.role, url_for("admin.calls"))
 
 
-def _safe_next(target: str | None) -> str | None:
-    return target if target and target.startswith("/") and not target.startswith("//") else None
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
@@ -39,7 +35,7 @@ def login():
             flash(refused.message, "error")
         else:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or _home_for(user))
+            return redirect(safe_next(request.args.get("next")) or _home_for(user))
     return render_template("auth/login.html", form=form)
 
 

@@ -1,0 +1,1 @@
+"""Cross-cutting security suites: the authorization matrix, security defaults, bad input."""
