@@ -131,6 +131,8 @@ def calls():
 
 @bp.route("/calls/new", methods=["GET", "POST"])
 def new_call():
+    if current_user.role != "admin":
+        abort(403)  # auditors read; the form to create is not theirs
     form = CallForm(organisers=_organisers())
     if form.validate_on_submit():
         fields = form.call_fields()

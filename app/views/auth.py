@@ -48,6 +48,9 @@ def logout():
 
 @bp.route("/register", methods=["GET", "POST"])
 def register():
+    if current_user.is_authenticated:  # registering would silently switch this session to the new NGO's account
+        flash(_("You are logged in already. Log out first to register another organisation."), "info")
+        return redirect(_home_for(current_user))
     form = RegisterForm()
     if form.validate_on_submit():
         try:

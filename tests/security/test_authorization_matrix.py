@@ -86,8 +86,8 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     # --- accounts ------------------------------------------------------------------------------------------------
     ("auth.login", "GET"):                                   everyone(200),
     ("auth.login", "POST"):                                  everyone(200),
-    ("auth.register", "GET"):                                everyone(200),
-    ("auth.register", "POST"):                               everyone(200),
+    ("auth.register", "GET"):                                row(200, *[302] * (len(SUBJECTS) - 1)),
+    ("auth.register", "POST"):                               row(200, *[302] * (len(SUBJECTS) - 1)),
     ("auth.logout", "GET"):                                  NOT_ALLOWED,
     ("auth.logout", "POST"):                                 everyone(302),
     ("auth.messages", "GET"):                                row(LOGIN, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -131,7 +131,7 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     ("evaluator.submit", "POST"):                            row(LOGIN, 403, 403, 302, 404, 404, 403, 403, 403),
     # --- administration: admins and auditors of the call's organiser read; only its admins act --------------------
     ("admin.calls", "GET"):                                  row(LOGIN, 403, 403, 403, 403, 403, 200, 200, 200),
-    ("admin.new_call", "GET"):                               row(LOGIN, 403, 403, 403, 403, 403, 200, 200, 200),
+    ("admin.new_call", "GET"):                               row(LOGIN, 403, 403, 403, 403, 403, 200, 200, 403),
     ("admin.new_call", "POST"):                              row(LOGIN, 403, 403, 403, 403, 403, 200, 200, 403),
     ("admin.call", "GET"):                                   row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
     ("admin.call", "GET", "jelgava"):                        row(LOGIN, 403, 403, 403, 403, 403, 404, 200, 404),
