@@ -11,9 +11,10 @@
 - `server.errors` collects every unhandled exception and every 5xx the server produced; `server.assert_healthy()`.
 - `browser` (module scope) is the system Chromium: `CHROMIUM_PATH`, else `chromium` on the PATH. There is no
   Playwright-downloaded browser. A missing Chromium FAILS the test with a clear message: browser tests never skip.
-- `visitor(server, lang, name)` opens a fresh browser context (its own cookies: one person), switched to `lang`
-  with the navbar's language button; it records console errors (e.g. CSP violations) and takes screenshots
-  into /tmp/e2e-shots.
+- `visitor(server, lang, name)` opens a fresh browser context (its own cookies: one person) in the locale of
+  `lang`. `switch_language()` presses the navbar's language button, as a person would (`login()` does it on the
+  login page). `problems` collects console errors (a CSP violation is one), script errors and 4xx/5xx answers;
+  `shot(label)` saves a full-page screenshot into /tmp/e2e-shots (emptied at the start of a run).
 """
 from __future__ import annotations
 
@@ -168,6 +169,22 @@ def browser():
         playwright.stop()
 
 
+def new_context(browser, lang: str, **options):
+    """A browser context as a person in Latvia would have it: the locale of `lang` (date pickers show
+    dd.mm.gggg. in Latvian), Riga time, a laptop-sized window."""
+    return browser.new_context(locale="lv-LV" if lang == "lv" else "en-GB", timezone_id="Europe/Riga",
+                               viewport={"width": 1280, "height": 900}, **options)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_screenshots():
+    """/tmp/e2e-shots holds this run's screenshots only."""
+    if SHOTS.is_dir():
+        for old in SHOTS.glob("*.png"):
+            old.unlink()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+
 class Visitor:
     """One person at one browser: a context of their own (cookies), a page, a language, screenshots."""
 
@@ -220,7 +237,6 @@ class Visitor:
         return [t.strip() for t in self.page.locator("main > .alert").all_inner_texts()]
 
     def shot(self, label: str) -> None:
-        SHOTS.mkdir(parents=True, exist_ok=True)
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", label)
         self.page.screenshot(path=str(SHOTS / f"{self.lang}-{safe}.png"), full_page=True)
 
@@ -230,8 +246,8 @@ def visitor(browser):
     """`visitor(server, lang, name)` → a Visitor in a new browser context; every context is closed afterwards."""
     made: list[Visitor] = []
 
-    def open_visitor(server: LiveServer, lang: str, name: str = "visitor", storage_state=None) -> Visitor:
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, storage_state=storage_state)
+    def open_visitor(server: LiveServer, lang: str, name: str = "visitor") -> Visitor:
+        context = new_context(browser, lang)
         made.append(Visitor(context, server, lang, name))
         return made[-1]
 
