@@ -126,6 +126,10 @@ def _register_errors(app: Flask) -> None:
     from app.errors import NotAllowed, NotFound, Refused
     from workflows.engine import NotAvailable
 
+    @app.errorhandler(400)  # a form no page of ours sends (or an expired CSRF token): say so in the user's language
+    def bad_request(_error):
+        return render_template("errors/400.html"), 400
+
     @app.errorhandler(NotFound)
     @app.errorhandler(404)
     def not_found(_error):

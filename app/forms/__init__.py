@@ -1,0 +1,84 @@
+"""The base of every form, and what WTForms gets wrong for us.
+
+- WTForms' own messages ("This field is required.", "Not a valid integer value.", ...) are looked up in the app's
+  catalogue, so a Latvian page says them in Latvian (WTForms ships no Latvian catalogue).
+- A NUL character is refused with a message: PostgreSQL cannot store one in text (it would be a 500).
+- IntegerField refuses numbers of hundreds of digits: NumberRange turns them into a float, which overflows.
+
+The forms import `FlaskForm` and `IntegerField` from here instead of from flask_wtf and wtforms.
+"""
+from __future__ import annotations
+
+import wtforms
+from flask_babel import get_translations
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm as _FlaskForm
+
+
+class _Catalogue:
+    """What WTForms calls: the message untouched but translated (WTForms fills in %(min)d and the like itself)."""
+
+    def gettext(self, string: str) -> str:
+        return get_translations().ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return get_translations().ungettext(singular, plural, n)
+
+
+_CATALOGUE = _Catalogue()
+
+
+class FlaskForm(_FlaskForm):
+    class Meta:
+        def get_translations(self, form):
+            return _CATALOGUE
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if any("\x00" in value for value in field.raw_data or () if isinstance(value, str)):
+                field.errors = [*field.errors, _l("The text contains an invisible control character (NUL) that "
+                                                  "cannot be saved. Type or paste it again as plain text.")]
+                valid = False
+        return valid
+
+
+class IntegerField(wtforms.IntegerField):
+    LIMIT = 10**15  # far beyond any count or number of days here; NumberRange gives the real range
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and abs(self.data) >= self.LIMIT:
+            self.data = None
+            raise ValueError(self.gettext("Not a valid integer value."))
+
+
+def N_(text: str) -> str:  # noqa: N802  marks a msgid for pybabel without translating it here
+    return text
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:  # the same, for a msgid with a plural
+    return singular
+
+
+# WTForms' messages that the app's validators and fields can show, spelt out so pybabel keeps them in the catalogue.
+WTFORMS_MSGIDS = (
+    N_("This field is required."),
+    N_("Invalid input."),
+    N_("Invalid email address."),
+    N_("Not a valid choice."),
+    N_("Invalid Choice: could not coerce."),
+    N_("Not a valid integer value."),
+    N_("Not a valid decimal value."),
+    N_("Not a valid float value."),
+    N_("Not a valid date value."),
+    N_("Not a valid datetime value."),
+    N_("Field must be equal to %(other_name)s."),
+    N_("Field must be between %(min)d and %(max)d characters long."),
+    N_("Number must be at least %(min)s."),
+    N_("Number must be at most %(max)s."),
+    N_("Number must be between %(min)s and %(max)s."),
+    ngettext("Field must be at least %(min)d character long.", "Field must be at least %(min)d characters long.", 1),
+    ngettext("Field cannot be longer than %(max)d character.", "Field cannot be longer than %(max)d characters.", 1),
+    ngettext("Field must be exactly %(max)d character long.", "Field must be exactly %(max)d characters long.", 1),
+)

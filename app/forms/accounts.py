@@ -1,16 +1,22 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from app.forms import FlaskForm
 from app.models.accounts import LEGAL_FORMS
 
 LEGAL_FORM_LABELS = {"biedriba": _l("Association (biedrība)"), "nodibinajums": _l("Foundation (nodibinājums)"),
                      "youth_organisation": _l("Youth organisation (on the ministry's list)")}
 
 
+def _normal_email(value):
+    """E-mail addresses are stored stripped and in lower case; the length limit is the stored one ("İ" is two
+    characters in lower case, so 150 of them would not fit the column)."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail"), filters=[_normal_email], validators=[DataRequired(), Length(max=200)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
@@ -19,11 +25,11 @@ class RegisterForm(FlaskForm):
     registration_number = StringField(_l("Registration number"), validators=[DataRequired(), Length(min=11, max=11)])
     legal_form = SelectField(_l("Legal form"), choices=[SelectChoice(k, LEGAL_FORM_LABELS[k]) for k in LEGAL_FORMS])
     iban = StringField(_l("Bank account (IBAN)"), validators=[DataRequired(), Length(max=34)])
-    organisation_email = EmailField(_l("Organisation e-mail"),
+    organisation_email = EmailField(_l("Organisation e-mail"), filters=[_normal_email],
                                     validators=[DataRequired(), Email(check_deliverability=False), Length(max=200)])
     address = StringField(_l("Legal address"), validators=[Length(max=300)])
     user_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
-    email = EmailField(_l("Your e-mail (login)"),
+    email = EmailField(_l("Your e-mail (login)"), filters=[_normal_email],
                        validators=[DataRequired(), Email(check_deliverability=False), Length(max=200)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10, max=200)])
     password_again = PasswordField(_l("Password again"),

@@ -3,10 +3,10 @@ assignments, payments."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from app.forms import FlaskForm
 from app.forms.calls import Given, LocalDateField, MoneyField, RigaDateTimeField
 
 

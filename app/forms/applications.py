@@ -1,13 +1,16 @@
 """The NGO's forms: the application draft, clarification answers, appeals, offer decisions and reports."""
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.fields import DateField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from app.formatting import parse_money
+from app.forms import FlaskForm, IntegerField
+from app.forms.calls import MAX_CENTS
 
 MAX_PARTICIPANTS = 100_000
 
@@ -24,18 +27,21 @@ def _money(form, field):
     if not (field.data or "").strip():
         return
     try:
-        field.cents = parse_money(field.data)
+        cents = parse_money(field.data)
     except (ValueError, ArithmeticError):
         raise ValidationError(_l("Enter the amount in euros, e.g. 4 600,00."))
+    if cents > MAX_CENTS:  # the column is a 32-bit integer
+        raise ValidationError(_l("The amount is too large."))
+    field.cents = cents
 
 
 class VersionedForm(FlaskForm):
     """The version the user loaded: a save on top of someone else's newer save is refused, not merged."""
 
-    version = HiddenField(validators=[InputRequired()])
+    version = HiddenField()  # missing or not a number: validate_version says the form is out of date
 
     def validate_version(self, field):
-        if not (field.data or "").isdigit():
+        if not re.fullmatch(r"[0-9]{1,9}", field.data or ""):  # not str.isdigit: that takes "²", int() does not
             raise ValidationError(_l("The form is out of date. Reload the page."))
 
     @property
@@ -62,6 +68,11 @@ class ApplicationForm(VersionedForm):
                                        validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
     amount = StringField(_l("Amount requested (EUR)"), validators=[Optional(), Length(max=20), _money])
     declarations = BooleanField(_l("We confirm the declarations above."))
+
+    @property
+    def amount_cents(self) -> int | None:
+        """The amount typed, in cents; None when left empty (Optional() then skips the `_money` validator)."""
+        return getattr(self.amount, "cents", None)
 
     def validate_end_on(self, field):
         if field.data and self.start_on.data and field.data < self.start_on.data:
@@ -100,7 +111,8 @@ class ApplicationForm(VersionedForm):
 
 
 class ClarificationForm(FlaskForm):
-    answer = TextAreaField(_l("Your answer"), validators=[DataRequired(), Length(max=6000)], render_kw={"rows": 5})
+    answer = TextAreaField(_l("Your answer"), validators=[DataRequired(message=_l("Write your answer.")),
+                                                          Length(max=6000)], render_kw={"rows": 5})
 
 
 class AppealForm(FlaskForm):

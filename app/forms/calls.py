@@ -11,15 +11,15 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, DateField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation,
                                 ValidationError)
 
 from app.clock import RIGA, to_riga
 from app.extensions import db
 from app.formatting import parse_money
+from app.forms import FlaskForm, IntegerField
 from app.models import Call
 
 MAX_CENTS = 2_000_000_000  # 20 million euros: far above any call, well inside a 32-bit integer column

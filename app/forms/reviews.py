@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app import formatting
+from app.forms import FlaskForm
 
 NOT_SCORED = ""
 NOT_APPLICABLE = "na"

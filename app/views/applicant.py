@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import clock, policies
 from app.errors import NotAllowed, Refused
@@ -49,7 +49,7 @@ def home():
                        .options(selectinload(Application.call)).order_by(Application.id.desc()),
                        per_page=PAGE_SIZE, error_out=False)
     candidates = db.session.scalars(select(Call).where(Call.status.in_(("announced", "open")))
-                                    .order_by(Call.closes_at)).all()
+                                    .options(joinedload(Call.organiser)).order_by(Call.closes_at)).all()
     open_calls = [call for call in candidates if effective_status(call) == "open"]
     drafts = dict(db.session.execute(select(Application.call_id, func.min(Application.id)).where(
         Application.organisation_id == current_user.organisation_id, Application.status == "draft",
@@ -100,7 +100,7 @@ def _save(application: Application, form: ApplicationForm) -> None:
     budgeted = application.call.funding_mode == "budgeted"
     applications.save_draft(
         application, current_user, title=form.title.data or "", content=form.content(),
-        amount_cents=(form.amount.cents or 0) if budgeted else application.amount_cents,
+        amount_cents=(form.amount_cents or 0) if budgeted else application.amount_cents,
         declarations_accepted=bool(form.declarations.data), version=form.loaded_version)
 
 
@@ -234,7 +234,7 @@ def clarify(app_id):
     application = policies.application_for(app_id, current_user, write=True)
     form = ClarificationForm()
     if not form.validate():
-        flash(_("Write your answer."), "error")
+        flash(str(form.answer.errors[0]), "error")  # "Write your answer." or that it is too long
         return redirect(url_for(".view", app_id=app_id))
     try:
         applications.clarify(application, current_user, form.answer.data)
@@ -252,7 +252,11 @@ def appeal(app_id):
     application = policies.application_for(app_id, current_user, write=True)
     form = AppealForm()
     if not form.validate():
-        flash(_("Choose the grounds, explain the appeal and tick the confirmation."), "error")
+        written = bool((form.text.data or "").strip())
+        if written and form.text.errors:  # written, but too long: say so rather than "explain the appeal"
+            flash(str(form.text.errors[0]), "error")
+        if not written or form.grounds.errors or form.confirm.errors:
+            flash(_("Choose the grounds, explain the appeal and tick the confirmation."), "error")
         return redirect(url_for(".view", app_id=app_id))
     try:
         fire(application, "appeal", current_user, form.text.data, grounds=form.grounds.data)
@@ -271,8 +275,13 @@ def action(app_id):
     application = policies.application_for(app_id, current_user, write=True)
     form = ActionForm()
     trigger = form.trigger.data
-    if not form.validate() or trigger not in SIMPLE_TRIGGERS:
+    if trigger not in SIMPLE_TRIGGERS:
         abort(400)
+    if not form.validate():
+        if not form.note.errors:
+            abort(400)
+        flash(str(form.note.errors[0]), "error")  # the reason is too long, or holds a character we cannot store
+        return redirect(url_for(".view", app_id=app_id))
     if not form.confirm.data:
         flash(_("Tick the confirmation first."), "error")
         return redirect(url_for(".view", app_id=app_id))

@@ -1,6 +1,8 @@
 """What every blueprint's views share: the current language, refusals as flash messages, role gates."""
 from __future__ import annotations
 
+import re
+
 from flask import abort, flash
 from flask_babel import get_locale
 from flask_login import current_user
@@ -11,6 +13,17 @@ from app.services.workflow import refused_message
 
 def current_lang() -> str:
     return str(get_locale() or "lv")
+
+
+# A path on this site: one slash, then no slash or backslash (browsers read "\\" as "/"), and no control
+# characters anywhere (browsers drop tabs and newlines, so "/\t/evil.example" is "//evil.example"; a newline
+# cannot go into a header at all).
+_LOCAL_PATH = re.compile(r"/(?![/\\])[^\\\x00-\x1f\x7f]*")
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` when it is a path on this site (a `next` to go back to after login or a language switch), else None."""
+    return target if target and _LOCAL_PATH.fullmatch(target) else None
 
 
 def flash_refusal(error: Exception) -> None:

@@ -49,7 +49,8 @@ def queue():
                        .options(selectinload(Assignment.application).selectinload(Application.call))
                        .order_by(waiting_first, Assignment.review_due_at, Assignment.id),
                        per_page=PAGE_SIZE, error_out=False)
-    rows = [(a, policies.is_conflicted(current_user, a.application)) for a in page.items]
+    conflicted = policies.conflicted_application_ids(current_user, [a.application for a in page.items])
+    rows = [(a, a.application_id in conflicted) for a in page.items]
     return render_template("evaluator/queue.html", page=page,
                            waiting=[(a, c) for a, c in rows if a.status in ACTIVE and not c],
                            done=[(a, c) for a, c in rows if a.status not in ACTIVE or c])
@@ -92,8 +93,13 @@ def action(assignment_id):
     """Declare no conflict (storing the text the evaluator read, in their language), or recuse with a reason."""
     found = _assignment(assignment_id)
     form = ActionForm()
-    if not form.validate() or form.trigger.data not in DECLARATION_TRIGGERS:
+    if form.trigger.data not in DECLARATION_TRIGGERS:
         abort(400)
+    if not form.validate():
+        if not form.note.errors:
+            abort(400)
+        flash(str(form.note.errors[0]), "error")  # the reason is too long, or holds a character we cannot store
+        return redirect(url_for(".assignment", assignment_id=assignment_id))
     trigger = form.trigger.data
     try:
         if trigger == "declare_no_conflict":

@@ -2,13 +2,14 @@
 from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app import policies
 from app.extensions import db
 from app.models import Application, Call, Decision, Document, Organisation
 from app.services import jobs
 from app.services.workflow import effective_status
-from app.views.common import current_lang
+from app.views.common import current_lang, safe_next
 from workflows import diagram
 from workflows.engine import WORKFLOWS
 
@@ -20,7 +21,7 @@ RESULTS_STATES = ("awarded", "reporting", "completed")
 @bp.get("/")
 def index():
     calls = db.session.scalars(select(Call).where(Call.status.in_(PUBLIC_STATES))
-                               .order_by(Call.opens_at.desc())).all()
+                               .options(joinedload(Call.organiser)).order_by(Call.opens_at.desc())).all()
     rows = [(call, effective_status(call)) for call in calls]
     return render_template("public/index.html", rows=rows)
 
@@ -91,5 +92,4 @@ def set_language():
         if current_user.is_authenticated:
             current_user.language = chosen
             db.session.commit()
-    target = request.form.get("next") or "/"
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for(".index"))
+    return redirect(safe_next(request.form.get("next")) or url_for(".index"))

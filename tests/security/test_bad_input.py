@@ -16,6 +16,7 @@ Every example checks:
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from datetime import timedelta
 from functools import cache
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from babel.messages.pofile import read_po
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -33,13 +34,13 @@ from app import clock
 from app.extensions import db
 from app.forms.applications import APPEAL_GROUNDS
 from app.models import (Appeal, Application, Assignment, AuditEvent, Clarification, LoginAttempt, Organisation,
-                        Report, Score, User)
+                        Score, User)
 from app.services.workflow import fire
 from tests import factories
 
 pytestmark = pytest.mark.postgres  # run on PostgreSQL too when TEST_DATABASE_URL is set (NUL, varchar limits)
 
-EXAMPLES = settings(max_examples=50, deadline=None,
+EXAMPLES = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 TRACEBACK = "Traceback (most recent call last)"
 OMIT = object()  # a field the browser did not send at all
@@ -130,11 +131,15 @@ def _assert_latvian(messages: list[str]) -> None:
         assert _is_latvian(message), f"not a message of the Latvian catalogue: {message!r}"
 
 
+@cache
 def _lv(msgid: str) -> str:
-    from babel.support import Translations
+    """What a Latvian page shows for `msgid` (the app's compiled catalogue)."""
+    from babel.support import NullTranslations, Translations
 
-    directory = Path(app_package.__file__).parent / "translations"
-    return Translations.load(str(directory), ["lv"]).gettext(msgid)
+    catalogue = Translations.load(str(Path(app_package.__file__).parent / "translations"), ["lv"])
+    if type(catalogue) is NullTranslations:
+        pytest.fail("The Latvian catalogue is not compiled: run `make translations`.", pytrace=False)
+    return catalogue.gettext(msgid)
 
 
 def _count(model) -> int:
@@ -168,8 +173,11 @@ REGISTER_FIELDS = ("organisation_name", "registration_number", "legal_form", "ib
                    "user_name", "email", "password", "password_again")
 
 
+_registrations = itertools.count(500_000)  # far from the numbers the factories use
+
+
 def _registration() -> dict:
-    n = next(factories._numbers)
+    n = next(_registrations)
     return {"organisation_name": f"Biedrība „Jaunieši {n}”", "registration_number": factories.registration_number(n),
             "legal_form": "biedriba", "iban": factories.IBAN, "organisation_email": f"info@jauniesi-{n}.lv",
             "address": "Lielā iela 1, Jelgava", "user_name": "Anna Kalniņa", "email": f"anna{n}@jauniesi-{n}.lv",
@@ -177,6 +185,9 @@ def _registration() -> dict:
 
 
 @EXAMPLES
+@example(changes={"email": "anna\x00@jauniesi.lv"})
+@example(changes={"email": "İ" * 64 + "@" + "a" * 63 + "." + "b" * 59 + ".lv"})  # 192 characters, 254 in lower case
+@example(changes={"registration_number": "²" * 11, "legal_form": "sabiedrība"})
 @given(changes=st.dictionaries(st.sampled_from(REGISTER_FIELDS), st.one_of(HOSTILE, st.just(OMIT)), min_size=1,
                                max_size=3))
 def test_register_takes_any_text_in_any_field_and_saves_all_or_nothing(client, changes):
@@ -206,6 +217,8 @@ def member(make_user):
 
 
 @EXAMPLES
+@example(email="İ" * 150, password="x")  # lower() doubles it: past the 200 characters of the column
+@example(email="\x00", password="\x00")
 @given(email=st.one_of(HOSTILE, st.sampled_from(("REAL", " REAL ", "REAL\x00"))), password=HOSTILE)
 def test_login_with_junk_says_so_and_logs_nobody_in(client, member, email, password):
     email = email.replace("REAL", member.email.upper())
@@ -223,7 +236,10 @@ def test_login_with_junk_says_so_and_logs_nobody_in(client, member, email, passw
 
 
 @EXAMPLES
-@given(route=st.sampled_from(("language", "login")), target=NEXT, lang=st.one_of(st.sampled_from(("lv", "en")), HOSTILE))
+@example(route="language", target="/\t/evil.example", lang="en")
+@example(route="login", target="/\n", lang="lv")
+@given(route=st.sampled_from(("language", "login")), target=NEXT,
+       lang=st.one_of(st.sampled_from(("lv", "en")), HOSTILE))
 def test_next_never_leaves_the_site(client, member, route, target, lang):
     if route == "language":
         with client.session_transaction() as session:
@@ -273,6 +289,12 @@ def _stored(application: Application) -> tuple:
 
 
 @EXAMPLES
+@example(changes={"amount": ""})
+@example(changes={"amount": "99999999999999999999"})
+@example(changes={"participants": "1" * 2001})
+@example(changes={"version": "²"})
+@example(changes={"version": OMIT})
+@example(changes={"start_on": "2022-02-30", "summary": "a\x00b"})
 @given(changes=st.dictionaries(st.sampled_from(EDIT_FIELDS), st.one_of(HOSTILE, st.just(OMIT)), min_size=1,
                                max_size=3))
 def test_the_draft_form_saves_a_valid_form_whole_and_nothing_of_an_invalid_one(client, draft, changes):
@@ -349,6 +371,8 @@ def _answered(application: Application) -> int:
 
 
 @EXAMPLES
+@example(answer="x" * 6001)
+@example(answer="\x00")
 @given(answer=st.one_of(HOSTILE, st.just(OMIT)))
 def test_a_clarification_answer_is_sent_whole_or_refused_with_a_message(client, in_clarification, answer):
     application = in_clarification
@@ -385,6 +409,8 @@ GROUNDS = [choice.value for choice in APPEAL_GROUNDS]
 
 
 @EXAMPLES
+@example(grounds="scoring", text="Lūdzam pārskatīt lēmumu.", confirm="y")
+@example(grounds="procedural", text="x" * 6001, confirm="y")
 @given(grounds=st.one_of(st.sampled_from(GROUNDS), st.sampled_from(("scoring", "Procedural", " procedural", "")),
                          HOSTILE, st.just(OMIT)),
        text=st.one_of(HOSTILE, st.just("Lūdzam pārskatīt lēmumu."), st.just(OMIT)),
@@ -427,6 +453,8 @@ def report(client, make_report, stub_pdfs):
 
 
 @EXAMPLES
+@example(route="save", changes={"participants": "1" * 400, "results": "\x00"})
+@example(route="submit", changes={"version": "²"})
 @given(route=st.sampled_from(("save", "submit")),
        changes=st.dictionaries(st.sampled_from(REPORT_FIELDS), st.one_of(HOSTILE, st.just(OMIT)), min_size=1,
                                max_size=3))
@@ -479,6 +507,8 @@ SCORE = st.one_of(st.sampled_from(VALID_SCORES + ("",)), HOSTILE, st.just(OMIT))
 
 
 @EXAMPLES
+@example(route="save", scores={0: "11", 1: "-1"}, comments={}, stray={"foreign": "5"})
+@example(route="submit", scores={}, comments={0: "\x00"}, stray={"unknown": "5"})
 @given(route=st.sampled_from(("save", "submit")), scores=st.dictionaries(st.integers(0, 4), SCORE, max_size=3),
        comments=st.dictionaries(st.integers(0, 4), st.one_of(HOSTILE, st.just(OMIT)), max_size=2),
        stray=st.dictionaries(st.sampled_from(("foreign", "unknown", "negative", "text")), SCORE, max_size=2))
@@ -522,3 +552,51 @@ def test_a_score_sheet_is_saved_whole_or_not_at_all(client, accepted, route, sco
         db.session.commit()
     else:
         assert _count(AuditEvent) == audit
+
+
+# --- the workflow buttons: a trigger no page offers, a reason too long ---------------------------------------------
+
+@pytest.fixture
+def buttons(make_assignment, stub_pdfs):
+    """An accepted review (declaring again is not possible) of an application its NGO could withdraw."""
+    assignment = make_assignment("accepted")
+    return assignment, factories.member_of(assignment.application)
+
+
+ACTION_TRIGGERS = ("withdraw", "accept_offer", "decline", "renounce", "declare_no_conflict", "submit_review", "")
+
+
+@EXAMPLES
+@example(who="evaluator", trigger="declare_no_conflict", note="x" * 3001)
+@example(who="applicant", trigger="withdraw", note="\x00")
+@given(who=st.sampled_from(("applicant", "evaluator")),
+       trigger=st.one_of(st.sampled_from(ACTION_TRIGGERS), HOSTILE, st.just(OMIT)),
+       note=st.one_of(HOSTILE, st.just(OMIT)))
+def test_a_workflow_button_with_a_bad_trigger_or_reason_changes_nothing(client, buttons, who, trigger, note):
+    """Never with the confirmation ticked, and never 'recuse': whatever is sent, nothing may move."""
+    assignment, member = buttons
+    application = assignment.application
+    if who == "applicant":
+        factories.login_as(client, member)
+        url = f"/apply/applications/{application.id}/action"
+    else:
+        factories.login_as(client, assignment.evaluator)
+        url = f"/evaluate/assignments/{assignment.id}/action"
+    trigger = "recuse " if trigger == "recuse" else trigger
+    before = application.status, assignment.status, _count(AuditEvent)
+
+    response = client.post(url, data=_form({"trigger": trigger, "note": note}, {}))
+    body = _checked(response)
+    db.session.refresh(application)
+    db.session.refresh(assignment)
+
+    assert (application.status, assignment.status, _count(AuditEvent)) == before
+    if response.status_code == 400:  # a trigger no page offers: a page that says so, in Latvian
+        assert _lv("Nothing was changed. Go back, reload the page and try again.") in html.unescape(body)
+        return
+    assert response.status_code == 302
+    messages = _take_flashes(client)
+    assert messages
+    _assert_latvian(messages)
+    if note is not OMIT and len(note) > 3000 and note.strip():
+        assert any("3000" in m or "3 000" in m for m in messages), messages
