@@ -72,8 +72,8 @@ def test_two_admins_promote_at_once_with_money_for_one_promotes_one(app, make_ca
     press "promote" at once: on the same (first) reserve, or each on a different one. Exactly the first in rank
     order is promoted; the other press is refused (already moved, not next in line, or no money left)."""
     call = make_call(state="announced", when="past", projects=2)
-    funded_a, funded_b, reserve_1, reserve_2 = make_applications(call, ["funded", "funded", "reserve", "reserve"],
-                                                                 scores=[9, 9, 8, 7])
+    funded_a, _funded_b, reserve_1, reserve_2 = make_applications(call, ["funded", "funded", "reserve", "reserve"],
+                                                                  scores=[9, 9, 8, 7])
     _fire(funded_a, "decline", member_of(funded_a))
     assert [a.id for a in reserve_in_rank_order(call)] == [reserve_1.id, reserve_2.id]
     first, second = admin_of(call), make_organiser_admin(call.organiser)
