@@ -49,6 +49,8 @@ class Application(db.Model):
         CheckConstraint("(status = 'draft') = (submitted_at is null)", name="submitted_unless_draft"),
         CheckConstraint("(submitted_at is null) = (number is null)", name="numbered_when_submitted"),
         CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
+        # The admin's list of a call's applications pages in this order; without it 10,000 rows are sorted per page.
+        db.Index("ix_applications_call_submitted", "call_id", "submitted_at", "id"),
     )
 
 
