@@ -17,7 +17,6 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 
 from app import clock, formatting, policies
-from app.errors import NotAllowed, Refused
 from app.extensions import db
 from app.forms.admin import (ApplicationTriggerForm, AssignForm, CallTriggerForm, ClarificationForm,
                              PaymentTriggerForm, TriggerForm, checks_form)
@@ -27,17 +26,16 @@ from app.models import (Appeal, Application, Assignment, Attachment, AuditEvent,
                         Criterion, Organiser, Payment, RankingProtocol, Recovery, Report, Score, User)
 from app.services import applications, decisions, evaluation, grants, scoring
 from app.services import calls as call_service
-from app.services.workflow import available, effective_status, fire, refused_message
-from app.views.common import current_lang
+from app.services.workflow import available, effective_status, fire
+from app.views.common import attempt, current_lang
 from workflows import diagram
-from workflows.engine import WORKFLOWS, NotAvailable
+from workflows.engine import WORKFLOWS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 PER_PAGE = 50
 STAFF = ("admin", "auditor")
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
-REFUSALS = (Refused, NotAvailable, NotAllowed)
 EVALUATION_STAGES = ("evaluation", "ranking", "awarded", "reporting", "completed")
 # Application triggers that have a form of their own on the page, not a plain button.
 FORM_TRIGGERS = ("request_clarification", "pass_checks", "fail_checks")
@@ -67,19 +65,6 @@ def _needs_note(workflow: str) -> set[str]:
 
 def _trigger_name(workflow: str, trigger: str) -> str:
     return WORKFLOWS[workflow].trigger_label(trigger, current_lang())
-
-
-def _attempt(action, done: str) -> bool:
-    """Run one service call and commit; on a refusal roll everything back and say why."""
-    try:
-        action()
-        db.session.commit()
-    except REFUSALS as error:
-        db.session.rollback()
-        flash(refused_message(error), "error")
-        return False
-    flash(done, "success")
-    return True
 
 
 def _flash_errors(form) -> None:
@@ -155,7 +140,7 @@ def edit_call(call_id):
     form = CallForm(data=CallForm.data_of(call) if request.method == "GET" else None, call_id=call.id,
                     organisers=_organisers())
     if form.validate_on_submit():
-        if _attempt(lambda: call_service.update_draft(call, current_user, form.call_fields()), _("The call is saved.")):
+        if attempt(lambda: call_service.update_draft(call, current_user, form.call_fields()), _("The call is saved.")):
             return redirect(url_for(".call", call_id=call.id))
     elif request.method == "POST":
         flash(_("Please correct the marked fields. Nothing was saved."), "error")
@@ -230,7 +215,7 @@ def call_fire(call_id):
         else:
             fire(call, trigger, current_user, note)
 
-    _attempt(act, _("Done: %(step)s.", step=_trigger_name("call", trigger)))
+    attempt(act, _("Done: %(step)s.", step=_trigger_name("call", trigger)))
     return redirect(back)
 
 
@@ -242,7 +227,7 @@ def add_criterion(call_id):
         flash(_("The criterion was not added: correct the marked fields."), "error")
         return _render_call(call, criterion_form=form)
     fields = form.criterion_fields()
-    _attempt(lambda: call_service.add_criterion(call, **fields), _("Criterion %(code)s added.", code=fields["code"]))
+    attempt(lambda: call_service.add_criterion(call, **fields), _("Criterion %(code)s added.", code=fields["code"]))
     return redirect(url_for(".call", call_id=call.id, _anchor="criteria"))
 
 
@@ -252,7 +237,7 @@ def delete_criterion(call_id, criterion_id):
     criterion = db.session.get(Criterion, criterion_id)
     if criterion is None or criterion.call_id != call.id:
         abort(404)
-    _attempt(lambda: call_service.remove_from_draft(call, criterion), _("Criterion %(code)s removed.", code=criterion.code))
+    attempt(lambda: call_service.remove_from_draft(call, criterion), _("Criterion %(code)s removed.", code=criterion.code))
     return redirect(url_for(".call", call_id=call.id, _anchor="criteria"))
 
 
@@ -264,7 +249,7 @@ def add_check(call_id):
         flash(_("The check was not added: correct the marked fields."), "error")
         return _render_call(call, check_form=form)
     fields = form.check_fields()
-    _attempt(lambda: call_service.add_check(call, **fields), _("Check %(code)s added.", code=fields["code"]))
+    attempt(lambda: call_service.add_check(call, **fields), _("Check %(code)s added.", code=fields["code"]))
     return redirect(url_for(".call", call_id=call.id, _anchor="checks"))
 
 
@@ -274,7 +259,7 @@ def delete_check(call_id, check_id):
     check = db.session.get(Check, check_id)
     if check is None or check.call_id != call.id:
         abort(404)
-    _attempt(lambda: call_service.remove_from_draft(call, check), _("Check %(code)s removed.", code=check.code))
+    attempt(lambda: call_service.remove_from_draft(call, check), _("Check %(code)s removed.", code=check.code))
     return redirect(url_for(".call", call_id=call.id, _anchor="checks"))
 
 
@@ -421,7 +406,7 @@ def record_checks(application_id):
     form = checks_form(checks)
     if not form.validate():
         _flash_errors(form)
-    elif _attempt(lambda: applications.record_checks(application, current_user, form.results(checks)),
+    elif attempt(lambda: applications.record_checks(application, current_user, form.results(checks)),
                   _("The checks are recorded.")):
         return _redirect_to_application(application, "checks")
     # refused: show the page again with the answers as given
@@ -432,7 +417,7 @@ def record_checks(application_id):
 def request_clarification(application_id):
     application = policies.application_for(application_id, current_user, write=True)
     form = ClarificationForm()
-    if form.validate() and _attempt(
+    if form.validate() and attempt(
             lambda: applications.request_clarification(application, current_user, form.question.data,
                                                        form.answer_due_at.data),
             _("The question is sent to the applicant.")):
@@ -449,7 +434,7 @@ def assign(application_id):
         _flash_errors(form)
         return _redirect_to_application(application, "assignments")
     evaluator = db.session.get(User, form.evaluator_id.data)
-    _attempt(lambda: evaluation.assign(application, evaluator, current_user),
+    attempt(lambda: evaluation.assign(application, evaluator, current_user),
              _("%(name)s is assigned.", name=evaluator.name))
     return _redirect_to_application(application, "assignments")
 
@@ -458,7 +443,7 @@ def assign(application_id):
 def auto_assign(application_id):
     application = policies.application_for(application_id, current_user, write=True)
     made = []
-    if _attempt(lambda: made.extend(evaluation.auto_assign(application, current_user)),
+    if attempt(lambda: made.extend(evaluation.auto_assign(application, current_user)),
                 _("Evaluators assigned automatically.")) and not made:
         flash(_("No evaluator was added: the application has enough, or nobody without a conflict is free."), "info")
     return _redirect_to_application(application, "assignments")
@@ -473,7 +458,7 @@ def application_fire(application_id):
         return _redirect_to_application(application)
     trigger = form.trigger.data
     data = {"recovery_cents": form.recovery.data} if trigger == "terminate" and form.recovery.data is not None else {}
-    _attempt(lambda: fire(application, trigger, current_user, form.note.data, **data),
+    attempt(lambda: fire(application, trigger, current_user, form.note.data, **data),
              _("Done: %(step)s.", step=_trigger_name("application", trigger)))
     return _redirect_to_application(application)
 
@@ -483,7 +468,7 @@ def assignment_fire(assignment_id):
     assignment, application = _owned(Assignment, assignment_id)
     form = TriggerForm()
     if form.validate():
-        _attempt(lambda: fire(assignment, form.trigger.data, current_user, form.note.data),
+        attempt(lambda: fire(assignment, form.trigger.data, current_user, form.note.data),
                  _("Done: %(step)s.", step=_trigger_name("review", form.trigger.data)))
     else:
         _flash_errors(form)
@@ -498,7 +483,7 @@ def payment_fire(payment_id):
         trigger = form.trigger.data
         paid_on = form.paid_on.data or clock.to_riga(clock.now()).date()
         data = {"bank_reference": form.bank_reference.data or "", "paid_on": paid_on} if trigger == "pay" else {}
-        _attempt(lambda: fire(payment, trigger, current_user, form.note.data, **data),
+        attempt(lambda: fire(payment, trigger, current_user, form.note.data, **data),
                  _("Done: %(step)s.", step=_trigger_name("payment", trigger)))
     else:
         _flash_errors(form)
@@ -510,7 +495,7 @@ def recovery_fire(recovery_id):
     recovery, application = _owned(Recovery, recovery_id)
     form = TriggerForm()
     if form.validate():
-        _attempt(lambda: fire(recovery, form.trigger.data, current_user, form.note.data),
+        attempt(lambda: fire(recovery, form.trigger.data, current_user, form.note.data),
                  _("Done: %(step)s.", step=_trigger_name("recovery", form.trigger.data)))
     else:
         _flash_errors(form)
@@ -595,7 +580,7 @@ def report_fire(report_id):
     report = policies.report_for(report_id, current_user, write=True)
     form = TriggerForm()
     if form.validate():
-        _attempt(lambda: fire(report, form.trigger.data, current_user, form.note.data),
+        attempt(lambda: fire(report, form.trigger.data, current_user, form.note.data),
                  _("Done: %(step)s.", step=_trigger_name("report", form.trigger.data)))
     else:
         _flash_errors(form)

@@ -16,7 +16,7 @@ from app.forms.applications import ActionForm, AppealForm, ApplicationForm, Clar
 from app.models import Appeal, Application, Assignment, Call, Document, Payment, Report, Score
 from app.services import applications, decisions, reporting, scoring
 from app.services.workflow import available, effective_status, fire
-from app.views.common import current_lang, flash_refusal, only_role
+from app.views.common import attempt, current_lang, flash_refusal, only_role
 from workflows import diagram
 from workflows.engine import WORKFLOWS, NotAvailable
 
@@ -236,13 +236,7 @@ def clarify(app_id):
     if not form.validate():
         flash(str(form.answer.errors[0]), "error")  # "Write your answer." or that it is too long
         return redirect(url_for(".view", app_id=app_id))
-    try:
-        applications.clarify(application, current_user, form.answer.data)
-        db.session.commit()
-    except (Refused, NotAvailable, NotAllowed) as error:
-        flash_refusal(error)
-    else:
-        flash(_("Your answer is sent."), "success")
+    attempt(lambda: applications.clarify(application, current_user, form.answer.data), _("Your answer is sent."))
     return redirect(url_for(".view", app_id=app_id))
 
 
@@ -258,13 +252,8 @@ def appeal(app_id):
         if not written or form.grounds.errors or form.confirm.errors:
             flash(_("Choose the grounds, explain the appeal and tick the confirmation."), "error")
         return redirect(url_for(".view", app_id=app_id))
-    try:
-        fire(application, "appeal", current_user, form.text.data, grounds=form.grounds.data)
-        db.session.commit()
-    except (Refused, NotAvailable, NotAllowed) as error:
-        flash_refusal(error)
-    else:
-        flash(_("Your appeal is filed. You will be told the outcome."), "success")
+    attempt(lambda: fire(application, "appeal", current_user, form.text.data, grounds=form.grounds.data),
+            _("Your appeal is filed. You will be told the outcome."))
     return redirect(url_for(".view", app_id=app_id))
 
 

@@ -32,6 +32,21 @@ def flash_refusal(error: Exception) -> None:
     flash(refused_message(error), "error")
 
 
+def attempt(action, done: str) -> bool:
+    """Run one service call and commit; on a refusal roll everything back and say why. True when it was done."""
+    from app.errors import NotAllowed, Refused
+    from workflows.engine import NotAvailable
+
+    try:
+        action()
+        db.session.commit()
+    except (Refused, NotAvailable, NotAllowed) as error:
+        flash_refusal(error)
+        return False
+    flash(done, "success")
+    return True
+
+
 def only_role(role: str):
     """A before_request hook: anonymous users go to the login page, other roles get 403."""
     def gate():
