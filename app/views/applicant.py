@@ -303,13 +303,7 @@ def report(report_id):
     if not form.validate():
         flash(_("Some fields need correcting; nothing was saved."), "error")
         return _report_page(found, form, 400)
-    try:
-        reporting.save(found, current_user, form.content(), form.loaded_version)
-        db.session.commit()
-    except Refused as error:
-        flash_refusal(error)
-    else:
-        flash(_("Saved."), "success")
+    attempt(lambda: reporting.save(found, current_user, form.content(), form.loaded_version), _("Saved."))
     return redirect(url_for(".report", report_id=report_id))
 
 

@@ -15,7 +15,7 @@ from app.models import Application, Assignment
 from app.services import evaluation
 from app.services.workflow import available, fire
 from app.views.applicant import project_period
-from app.views.common import current_lang, flash_refusal, only_role
+from app.views.common import attempt, current_lang, flash_refusal, only_role
 from workflows.engine import NotAvailable
 
 bp = Blueprint("evaluator", __name__, url_prefix="/evaluate")
@@ -135,13 +135,8 @@ def save(assignment_id):
     sheet, valid = _parsed_sheet(found)
     if not valid:
         return _invalid(found, sheet)
-    try:
-        evaluation.save_scores(found, current_user, sheet.scores())
-        db.session.commit()
-    except Refused as error:
-        flash_refusal(error)
-    else:
-        flash(_("Scores saved. You can come back and change them until you submit."), "success")
+    attempt(lambda: evaluation.save_scores(found, current_user, sheet.scores()),
+            _("Scores saved. You can come back and change them until you submit."))
     return redirect(url_for(".assignment", assignment_id=assignment_id))
 
 
