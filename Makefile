@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench setup migrate demo translations fonts clean
+.PHONY: run test bench setup migrate demo translations system-run system-test clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -13,17 +13,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-fonts:
-	@test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || { \
-	  echo "DejaVu Sans is missing: apt-get install -y fonts-dejavu-core (PDFs name it explicitly)"; exit 1; }
+# System packages (fonts, Graphviz, and Chromium for the browser tests): installed when make runs as root,
+# otherwise make stops at once with the command to type.
+system-run:
+	@scripts/system-packages.sh run
+
+system-test:
+	@scripts/system-packages.sh test
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile -d app/translations >/dev/null
 
-setup: $(STAMP) fonts translations
+setup: $(STAMP) translations
 	mkdir -p instance
 
-migrate: setup
+migrate: system-run setup
 	$(FLASK) db upgrade
 
 demo: migrate
@@ -31,9 +35,10 @@ demo: migrate
 
 run: demo
 	@echo "Serving on http://127.0.0.1:5000 (a worker thread renders documents and sends e-mail)"
+	@test -n "$(MAIL_SERVER)" || echo "E-mail is off: messages stay in the in-app lists. To send e-mail: make run MAIL_SERVER=smtp.example.lv [MAIL_PORT=25]"
 	START_WORKER_THREAD=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
-test: setup
+test: system-test setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup

@@ -4,6 +4,20 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
 DEFAULT_SECRET = "dev-only-secret-change-me"
+MIN_SECRET_BYTES = 32
+
+
+def secret_key_problem(secret) -> str | None:
+    """Why `secret` may not sign sessions in production (None when it may): missing, the default, or shorter than
+    MIN_SECRET_BYTES bytes, each judged after stripping the whitespace a file or a shell line leaves around it."""
+    if isinstance(secret, str):
+        secret = secret.encode("utf-8")
+    stripped = (secret or b"").strip()
+    if stripped == DEFAULT_SECRET.encode():
+        return "SECRET_KEY is the development default"
+    if len(stripped) < MIN_SECRET_BYTES:
+        return f"SECRET_KEY has {len(stripped)} bytes, fewer than {MIN_SECRET_BYTES}"
+    return None
 
 
 def _sqlite_default() -> str:

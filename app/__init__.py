@@ -6,7 +6,6 @@ import os
 import secrets
 
 from flask import Flask, g, render_template, request, session
-from flask_babel import get_locale
 from flask_login import current_user
 
 from app.extensions import babel, csrf, db, login_manager, migrate
@@ -15,14 +14,15 @@ log = logging.getLogger("app")
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
-    from config import CONFIGS, DEFAULT_SECRET
+    from config import CONFIGS, secret_key_problem
 
     config_name = config_name or os.environ.get("APP_ENV", "development")
     app = Flask(__name__, template_folder="../templates", instance_relative_config=False)
     app.config.from_object(CONFIGS[config_name])
     app.config.update(overrides)
-    if config_name == "production" and app.config["SECRET_KEY"] == DEFAULT_SECRET:
-        raise RuntimeError("Refusing to start in production with the default SECRET_KEY; set SECRET_KEY.")
+    if config_name == "production" and (problem := secret_key_problem(app.config.get("SECRET_KEY"))):
+        raise RuntimeError(f"Refusing to start in production: {problem}. Set SECRET_KEY to at least 32 random bytes "
+                           "(e.g. python -c 'import secrets; print(secrets.token_hex(32))').")
     os.makedirs(app.config["UPLOAD_DIR"], exist_ok=True)
 
     _init_database(app)
@@ -37,6 +37,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     Bootstrap5(app)
     _register_template_helpers(app)
+    from app import routing
+
+    routing.register(app)  # before the blueprints: ids within the database's range, no NUL, only forms posted
     _register_blueprints(app)
     _register_errors(app)
     _register_security_headers(app)
@@ -66,39 +69,16 @@ def _init_database(app: Flask) -> None:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
     db.init_app(app)
     if uri.startswith("sqlite"):
-        from sqlalchemy import event
+        from app.database import configure_sqlite
 
         with app.app_context():
-            engine = db.engine
-
-            @event.listens_for(engine, "connect")
-            def _sqlite_pragmas(dbapi_connection, _record):
-                dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
-                cursor = dbapi_connection.cursor()
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA busy_timeout=30000")
-                cursor.execute("PRAGMA foreign_keys=ON")
-                cursor.close()
-
-            @event.listens_for(engine, "begin")
-            def _sqlite_begin(connection):
-                # A write transaction takes the write lock at its start, so two writers never deadlock on upgrade.
-                reading = request and request.method in ("GET", "HEAD") if _in_request() else False
-                connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
-
-
-def _in_request() -> bool:
-    from flask import has_request_context
-
-    return has_request_context()
+            configure_sqlite(app, db.engine)
 
 
 def _register_template_helpers(app: Flask) -> None:
     from app import formatting
+    from app.formatting import current_lang as lang
     from app.services.workflow import engine
-
-    def lang() -> str:
-        return str(get_locale() or "lv")
 
     from fractions import Fraction
 
@@ -123,30 +103,35 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
-    from app.errors import NotAllowed, NotFound, Refused
+    from app.errors import UserError
     from workflows.engine import NotAvailable
 
     @app.errorhandler(400)  # a form no page of ours sends (or an expired CSRF token): say so in the user's language
     def bad_request(_error):
         return render_template("errors/400.html"), 400
 
-    @app.errorhandler(NotFound)
     @app.errorhandler(404)
     def not_found(_error):
         return render_template("errors/404.html"), 404
 
-    @app.errorhandler(NotAllowed)
     @app.errorhandler(403)
     def forbidden(_error):
         return render_template("errors/403.html"), 403
 
-    @app.errorhandler(NotAvailable)
-    @app.errorhandler(Refused)
-    def conflict(error):
+    @app.errorhandler(UserError)
+    @app.errorhandler(NotAvailable)  # the engine's own, should one escape without passing through `fire`
+    def user_error(error):
+        """An error carrying a user's message that no view turned into a flash: undo the attempt, answer with its
+        status (NotPossible and NotAvailable: 409), and show the message where the page has room for one."""
         from app.services.workflow import refused_message
 
         db.session.rollback()
-        return render_template("errors/409.html", message=refused_message(error)), 409
+        status = getattr(error, "status", 409)
+        if status == 404:
+            return not_found(error)
+        if status == 403:
+            return forbidden(error)
+        return render_template("errors/409.html", message=refused_message(error)), status
 
     @app.errorhandler(413)
     def too_large(_error):

@@ -29,11 +29,16 @@ def register(app: Flask) -> None:
     @click.option("--programme-level", is_flag=True, help="Sees every organiser (IKVD)")
     def create_user(email, name, role, password, organisers, programme_level):
         """Create an admin, evaluator or auditor. NGO members register themselves on the site."""
+        from app.errors import UserError
         from app.services.accounts import create_staff_user
 
-        user = create_staff_user(email=email, name=name, role=role, password=password, organisers=organisers,
-                                 programme_level=programme_level)
-        db.session.commit()
+        try:
+            user = create_staff_user(email=email, name=name, role=role, password=password, organisers=organisers,
+                                     programme_level=programme_level)
+            db.session.commit()
+        except UserError as refused:
+            db.session.rollback()
+            raise click.ClickException(refused.message) from None
         click.echo(f"created {user.role} {user.email}")
 
     @app.cli.command("tick")
@@ -44,6 +49,8 @@ def register(app: Flask) -> None:
         report = tick()
         for move in report.moves:
             click.echo(move)
+        for refused in report.refused:  # logged with its traceback; every other move was made
+            click.echo(f"not moved: {refused}", err=True)
         click.echo(f"checkpoint: {report.checkpoint or 'nothing new'}")
 
     @app.cli.command("worker")
@@ -95,5 +102,21 @@ def register(app: Flask) -> None:
             click.echo(f"wrote {output}")
         else:
             click.echo(text)
+
+    @workflows_group.command("explain")
+    @click.argument("name")
+    @click.argument("trigger", required=False)
+    def explain(name, trigger):
+        """Each transition of NAME (or only TRIGGER's): roles, guards, effects, cascades, with their file:line."""
+        from app.services.registry import explain as lines_of
+        from app.services.workflow import engine
+
+        workflows = engine().compiled
+        if name not in workflows:
+            raise click.BadParameter(f"choose one of {', '.join(workflows)}", param_hint="NAME")
+        lines = lines_of(workflows[name].workflow, trigger)
+        if not lines:
+            raise click.BadParameter(f"{name} has no trigger '{trigger}'", param_hint="TRIGGER")
+        click.echo("\n".join(lines))
 
     app.cli.add_command(workflows_group)

@@ -64,8 +64,10 @@ def points(half_points: Fraction | int | None, lang: str = "lv") -> str:
     return text.replace(".", ",") if lang == "lv" else text
 
 
-def user_lang() -> str:
-    """The language of whoever the current message is for (the request's locale), Latvian outside a request."""
+def current_lang() -> str:
+    """The language of whoever the current page or message is for (the request's locale: the session's choice,
+    else the user's, else Latvian; see `app._select_locale`), Latvian outside an application context. The one
+    home of that rule: views, templates and services all ask here."""
     from flask_babel import get_locale
 
     try:

@@ -91,9 +91,7 @@ def may_act_on(user, entity) -> bool:
 def may_fire(user, entity, trigger: str) -> bool:
     from app.services.workflow import effective_status, engine, workflow_name
 
-    name = workflow_name(entity)
-    roles = {r for t in engine().workflow(name).leaving(effective_status(entity)) if t.trigger == trigger
-             for r in t.roles}
+    roles = engine().roles_of(workflow_name(entity), trigger, effective_status(entity))
     return user.role in roles and may_act_on(user, entity)
 
 

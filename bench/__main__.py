@@ -1,6 +1,6 @@
 """`make bench`: the figures of DESIGN 6.3 as one table with their bars. Median of 5 after a warm-up.
 
-`python -m bench [ranking engine list submit letters surge]` runs a subset (default: all, about a minute idle).
+`python -m bench [ranking engine list page submit letters surge]` runs a subset (default: all, about a minute idle).
 Database rows run on PostgreSQL: BENCH_DATABASE_URL (default postgresql+psycopg://grants:grants@127.0.0.1:5432/
 grants_bench, created if missing), in a schema `bench` dropped and migrated afresh each run; when PostgreSQL cannot
 be reached they fall back to a SQLite file and say so. Knobs: BENCH_LETTERS (letters rendered, default 100; 1,000
@@ -60,8 +60,7 @@ def bench_engine() -> Row:
 
     def moves():
         for _ in range(n):
-            engine.select("application", "submit", "draft", {})
-            engine.move("application", "draft", "submit", {})
+            engine.move("application", "draft", "submit", {})  # fire's one machine run: selector, roles, 6 guards
 
     seconds = median_of(moves)
     return ("workflow fire overhead without the database", f"{seconds / n * 1e6:.1f} µs per trigger", "< 100 µs",
@@ -94,9 +93,12 @@ class Queries:
 
 
 def _login(client, user_id: int) -> None:
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
+    """Log in the way the tests do (tests/factories.login_as knows what the session must hold)."""
+    from app.extensions import db
+    from app.models import User
+    from tests.factories import login_as
+
+    login_as(client, db.session.get(User, user_id))
 
 
 class Bench:
@@ -147,7 +149,8 @@ def _label(backend: str) -> str:
 def bench_admin_list(bench: Bench) -> Row:
     call_id = bench.big_call()
     client = bench.app.test_client()
-    _login(client, bench.admin_id)
+    with bench.app.app_context():
+        _login(client, bench.admin_id)
     last_page = -(-ROWS_IN_CALL // PAGE_SIZE_ADMIN)
     figures = {}
     for page in (1, last_page):
@@ -184,7 +187,8 @@ def bench_submit(bench: Bench) -> Row:
     samples, queries = [], []
     for index, (application_id, user_id) in enumerate(drafts):
         client = bench.app.test_client()
-        _login(client, user_id)
+        with bench.app.app_context():
+            _login(client, user_id)
         counter = Queries(bench.engine)
         started = time.perf_counter()
         response = client.post(f"/apply/applications/{application_id}/submit")
@@ -198,6 +202,34 @@ def bench_submit(bench: Bench) -> Row:
     return (f"submit one application, 10,000 in the database{_label(bench.backend)}",
             f"{statistics.median(samples) * 1000:.0f} ms, {max(queries)} queries",
             "≤ 30 ms, ≤ 20 queries", statistics.median(samples) <= 0.03 and max(queries) <= 20)
+
+
+def bench_application_page(bench: Bench) -> Row:
+    """The admin's page of one application (checks, assignments, scores, the diagram) in the call of 10,000."""
+    call_id = bench.big_call()
+    with bench.app.app_context():
+        from sqlalchemy import select
+
+        from app.extensions import db
+        from app.models import Application
+
+        application_id = db.session.scalar(select(Application.id).where(Application.call_id == call_id)
+                                           .order_by(Application.id.desc()).limit(1))
+    client = bench.app.test_client()
+    with bench.app.app_context():
+        _login(client, bench.admin_id)
+    url = f"/admin/applications/{application_id}"
+
+    def get():
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+
+    seconds = median_of(get)
+    counter = Queries(bench.engine)
+    get()
+    counter.close()
+    return (f"admin application page, call of 10,000{_label(bench.backend)}",
+            f"{seconds * 1000:.1f} ms, {counter.count} queries", "< 100 ms", seconds < 0.1)
 
 
 # --- decision letters: WeasyPrint on both cores -----------------------------------------------------------------
@@ -302,14 +334,14 @@ def bench_surge(bench: Bench) -> Row:
 
 
 def main() -> None:
-    wanted = set(sys.argv[1:]) or {"ranking", "engine", "list", "submit", "letters", "surge"}
+    wanted = set(sys.argv[1:]) or {"ranking", "engine", "list", "page", "submit", "letters", "surge"}
     rows, notes = [], []
     if "ranking" in wanted:
         rows.append(bench_ranking())
     if "engine" in wanted:
         rows.append(bench_engine())
     bench = None
-    if wanted & {"list", "submit", "surge"}:
+    if wanted & {"list", "page", "submit", "surge"}:
         bench = Bench()
         if bench.note:
             notes.append(bench.note)
@@ -318,6 +350,8 @@ def main() -> None:
     try:
         if "list" in wanted:
             rows.append(bench_admin_list(bench))
+        if "page" in wanted:
+            rows.append(bench_application_page(bench))
         if "submit" in wanted:
             rows.append(bench_submit(bench))
         if "letters" in wanted:
@@ -338,6 +372,28 @@ def main() -> None:
         print()
         for note in notes:
             print(note)
+    write_results(rows, notes)
+
+
+def write_results(rows: list[Row], notes: list[str]) -> None:
+    """bench/results.json: the machine, the date, every figure with its bar and whether it was met."""
+    import json
+    import platform
+    from pathlib import Path
+
+    with open("/proc/meminfo") as meminfo:
+        memory_kib = int(next(line for line in meminfo if line.startswith("MemTotal")).split()[1])
+    results = {
+        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+                    "cpus": os.cpu_count(), "memory_gib": round(memory_kib / 1024 / 1024, 1),
+                    "python": platform.python_version()},
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "figures": [{"what": what, "measured": measured, "bar": bar, "met": met} for what, measured, bar, met in rows],
+        "notes": notes,
+    }
+    path = Path(__file__).resolve().parent / "results.json"
+    path.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
 
 
 if __name__ == "__main__":

@@ -139,10 +139,13 @@ def run_load(port: int, requests: list[tuple[str, dict, callable]], concurrency:
 
 
 def session_cookie(secret: str, user_id: int) -> str:
-    """The signed Flask session cookie of a logged-in user, as the login form would have set it."""
+    """The signed Flask session cookie of a logged-in user, as the login form would have set it (the seeded users
+    never logged out: their session version is still the first)."""
     from flask import Flask
+
+    from app.models.accounts import FIRST_SESSION_VERSION, session_id
 
     signer_app = Flask("cookie")
     signer_app.secret_key = secret
     signer = signer_app.session_interface.get_signing_serializer(signer_app)
-    return "session=" + signer.dumps({"_user_id": str(user_id), "_fresh": True})
+    return "session=" + signer.dumps({"_user_id": session_id(user_id, FIRST_SESSION_VERSION), "_fresh": True})

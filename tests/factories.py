@@ -72,8 +72,30 @@ def clock_at(moment: datetime):
 def login_as(client, user) -> None:
     """Log `client` in as `user` by writing Flask-Login's session keys (the login form has its own tests)."""
     with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
+        session["_user_id"] = user.get_id()  # the id and the session version (app/services/accounts.py)
         session["_fresh"] = True
+
+
+def confirmation_path(email: str) -> str:
+    """The path of the link that the latest registration e-mail to `email` carries (what the NGO clicks)."""
+    import re
+
+    from app.models import Message
+
+    db.session.expire_all()  # the registration was committed by a request in a session of its own
+    body = db.session.scalars(select(Message.body_text).where(Message.recipient == email.strip().lower())
+                              .order_by(Message.id.desc())).first()
+    found = re.search(r"https?://[^/\s]+(/register/confirm/\S+)", body or "")
+    assert found, f"no registration link was sent to {email}: {body!r}"
+    return found.group(1)
+
+
+def confirm_registration(client, email: str, **options):
+    """Open the link the registration sent to `email` and press its button, as the NGO does; the response."""
+    with client.application.app_context():
+        path = confirmation_path(email)
+    assert client.get(path).status_code == 200
+    return client.post(path, **options)
 
 
 def _commit(value):

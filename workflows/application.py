@@ -1,5 +1,5 @@
 """The application (projekta iesniegums), DESIGN 2.2."""
-from workflows.definition import State, Workflow, t
+from workflows.definition import N_, ClockMove, State, Workflow, t, then
 
 PRE_DECISION = ("submitted", "clarification", "eligible", "in_review", "reviewed", "reserve")
 
@@ -31,14 +31,14 @@ APPLICATION = Workflow(
         t("submit", "draft", "submitted", "applicant",
           guards=("call_accepting", "application_complete", "amount_allowed", "declarations_accepted",
                   "organisation_valid", "organisation_limit"),
-          effects=("freeze_application", "queue_receipt")),
+          effects=("freeze_application", "queue_receipt"), irreversible=True),
         t("withdraw", PRE_DECISION, "withdrawn", "applicant", effects=("notify_withdrawn",)),
         t("request_clarification", "submitted", "clarification", "admin", guards=("answer_deadline_given",),
           effects=("store_question",)),
-        t("clarify", "clarification", "submitted", "applicant", guards=("before_answer_deadline",),
+        t("clarify", "clarification", "submitted", "applicant", guards=("before_answer_deadline", "answer_written"),
           effects=("store_answer",)),
         t("pass_checks", ("submitted", "clarification"), "eligible", "admin", guards=("all_checks_passed",),
-          effects=("review_if_evaluating",)),
+          cascades=(then("application.start_review", "itself_once_evaluation_started"),)),
         t("fail_checks", ("submitted", "clarification"), "ineligible", "admin", guards=("failed_check_reasons",),
           effects=("letter_ineligible",)),
         t("start_review", "eligible", "in_review", "system"),
@@ -57,10 +57,12 @@ APPLICATION = Workflow(
         t("accept_offer", "funded", "accepted", "applicant", guards=("before_offer_deadline",),
           effects=("record_acceptance",)),
         t("decline", ("funded", "accepted"), "declined", ("applicant", "system"), effects=("release_award",)),
-        t("sign", "accepted", "contracted", "admin", effects=("create_grant",)),
-        t("renounce", "contracted", "terminated", "applicant", effects=("terminate_grant",), needs_note=True),
-        t("terminate", "contracted", "terminated", "admin", effects=("terminate_grant",), needs_note=True),
-        t("close_grant", "contracted", "closed", "admin", guards=("grant_settled",)),
+        t("sign", "accepted", "contracted", "admin", effects=("create_grant",), irreversible=True),
+        t("renounce", "contracted", "terminated", "applicant", effects=("terminate_grant",), needs_note=True,
+          cascades=(then("payment.cancel", "scheduled_payments", N_("The agreement was terminated.")),)),
+        t("terminate", "contracted", "terminated", "admin", effects=("terminate_grant",), needs_note=True,
+          cascades=(then("payment.cancel", "scheduled_payments", N_("The agreement was terminated.")),)),
+        t("close_grant", "contracted", "closed", "admin", guards=("grant_settled",), irreversible=True),
         t("appeal", ("ineligible", "rejected", "reserve"), "appealed", "applicant", guards=("within_appeal_window",),
           effects=("store_appeal",), needs_note=True),
         t("dismiss_appeal", "appealed", "ineligible", "admin", guards=("not_own_evaluation",),
@@ -72,7 +74,8 @@ APPLICATION = Workflow(
         t("uphold_appeal", "appealed", "submitted", "admin", guards=("not_own_evaluation",),
           effects=("decide_appeal",), when="eligibility_grounds", needs_note=True),
         t("uphold_appeal", "appealed", "in_review", "admin", guards=("not_own_evaluation",),
-          effects=("decide_appeal", "reopen_reviews"), when="scoring_grounds", needs_note=True),
+          effects=("decide_appeal", "retire_decision"), when="scoring_grounds", needs_note=True,
+          cascades=(then("review.reopen", "submitted_reviews"),)),
     ),
     triggers={
         "submit": ("Iesniegt", "Submit"),
@@ -97,5 +100,15 @@ APPLICATION = Workflow(
         "appeal": ("Apstrīdēt lēmumu", "Appeal the decision"),
         "dismiss_appeal": ("Noraidīt apstrīdējumu", "Dismiss the appeal"),
         "uphold_appeal": ("Apmierināt apstrīdējumu", "Uphold the appeal"),
+    },
+    # An offer not accepted by its deadline is declined; the reserve list ends when the call says (DESIGN 2.2).
+    clock=(ClockMove("decline", "funded", "offer_deadline", N_("The offer's acceptance deadline has passed.")),
+           ClockMove("expire_reserve", "reserve", "call.reserve_expires_at")),
+    groups={
+        # An award is held from the decision to fund until the grant ends: counted in the awarded total and
+        # shown in the public list of funded projects (declined, terminated and withdrawn ones are not).
+        "holds_award": ("funded", "accepted", "contracted", "closed"),
+        # ... and not yet ended: the call cannot be completed while any application is in one of these.
+        "award_open": ("funded", "accepted", "contracted"),
     },
 )

@@ -1,5 +1,5 @@
 """The call (konkurss), DESIGN 2.1."""
-from workflows.definition import ClockMove, State, Workflow, t
+from workflows.definition import ClockMove, State, Workflow, t, then
 
 CALL = Workflow(
     name="call",
@@ -28,17 +28,20 @@ CALL = Workflow(
         t("reopen", "closed", "open", "admin", guards=("new_deadline_in_future",),
           effects=("set_deadline", "notify_organisations"), needs_note=True),
         t("start_evaluation", "closed", "evaluation", "admin", guards=("no_application_pending_checks",),
-          effects=("start_reviews",)),
+          cascades=(then("application.start_review", "eligible_applications"),)),
         t("finish_evaluation", "evaluation", "ranking", "admin", guards=("reviews_complete",),
-          effects=("complete_reviews",)),
-        t("confirm_ranking", "ranking", "ranking", "admin", effects=("store_protocol",)),
-        t("publish_results", "ranking", "awarded", "admin", guards=("protocol_current", "awards_within_budget"),
-          effects=("apply_decisions",)),
+          cascades=(then("application.complete_review", "applications_in_review"),)),
+        t("confirm_ranking", "ranking", "ranking", "admin", effects=("store_protocol",), irreversible=True),
+        t("publish_results", "ranking", "awarded", "admin",
+          guards=("ranking_confirmed", "protocol_current", "awards_within_budget"), effects=("apply_decisions",),
+          irreversible=True,
+          cascades=(then("application.fund", "ranked_funded"), then("application.reserve", "ranked_reserve"),
+                    then("application.reject", "ranked_rejected"))),
         t("start_reporting", "awarded", "reporting", ("admin", "system")),
         t("complete", "reporting", "completed", "admin", guards=("grants_all_ended",),
-          effects=("expire_reserves",)),
+          cascades=(then("application.expire_reserve", "applications_on_reserve"),)),
         t("cancel", ("draft", "announced", "open", "closed", "evaluation", "ranking"), "cancelled", "admin",
-          effects=("notify_applicants_cancelled",), needs_note=True),
+          effects=("notify_applicants_cancelled",), needs_note=True, irreversible=True),
     ),
     triggers={
         "announce": ("Izsludināt", "Announce"),
@@ -55,4 +58,18 @@ CALL = Workflow(
         "cancel": ("Atcelt konkursu", "Cancel the call"),
     },
     clock=(ClockMove("open", "announced", "opens_at"), ClockMove("close", "open", "closes_at")),
+    groups={
+        # Takes applications while opens_at <= now < closes_at (Call.accepting): an announced call counts, as the
+        # clock opens it at opens_at and a GET never writes the move; so does a closed one, since the clock (tick, a
+        # reader with a later clock) may record the close before a submit read its own `now` on time: the deadline
+        # rule is the times, whatever has ticked (DESIGN 2.1).
+        "accepting": ("announced", "open", "closed"),
+        # The eligible applications are being, or have been, reviewed: one that passes its checks now (a late
+        # clarification, an upheld appeal) goes straight to review, and the admin's lists show review counts.
+        "evaluation_started": ("evaluation", "ranking", "awarded", "reporting", "completed"),
+        # ... and finished: a review that comes in late (a replacement, a reopened one) completes its application.
+        "evaluation_finished": ("ranking", "awarded", "reporting", "completed"),
+        # The results are published: the public list of funded projects and the awarded total exist.
+        "results_published": ("awarded", "reporting", "completed"),
+    },
 )

@@ -1,65 +1,59 @@
-"""Drawings of a workflow definition (DESIGN 4.2): mermaid text and a self-contained inline SVG.
+"""Drawings of a workflow definition (DESIGN 4.2): an inline SVG laid out by Graphviz, and mermaid text.
 
 Both are drawn from the same list of edges: one edge per (source, dest) pair, so a transition with several sources
 gives one edge per source, and several triggers between the same pair share one edge whose label lists them all.
-A trigger that the clock also makes from that source is marked "(⏱)".
+In the SVG, the same move from many states (cancel, withdraw) is drawn as lines that meet at a dot, from which one
+labelled arrow goes on, as the hand-drawn version did; this also keeps the drawing narrow.
 
-The mermaid text is written by hand rather than through `transitions.extensions.diagrams.GraphMachine(graph_engine=
-"mermaid")` (which works offline and without graphviz): that needs a model and a machine per drawing, styles only the
-state a transition last entered (not a given current state), never marks final states (`--> [*]`) on a flat machine,
-and writes its title as a bare front-matter line instead of `title:`. The text here parses and renders in mermaid 11.
+The SVG is DOT built here from the definition and laid out by Graphviz's `dot` (the `graphviz` package runs the
+binary), then cleaned for inlining under the site's CSP: no prolog, doctype or comments, no script, no `<style>`,
+no `style=` attribute (colours and fonts are presentation attributes, which the CSP allows); a `<title>` and
+`<desc>` for screen readers; ids unique per (workflow, state, language), so several drawings can share a page.
+A drawing depends on the definition, the current state and the language only, so each is rendered once per process
+and kept (`to_svg` returns the same string object on later calls).
 
-The SVG is laid out here, in plain Python, in the manner of dot (Sugiyama): states in rows by their BFS distance from
-the initial state (unreachable ones in a last row); each edge's label is a box of its own in the half-row next to its
-source (a trigger that leads from several sources into one state shares one label next to that state, the lines from
-its sources meeting there), so no two labels overlap; long edges bend through placeholder points; rows are ordered
-to cut crossings, and positions settled by averaging over neighbours under a minimum separation. No script, no
-`<style>`, no `style=` attribute: colours and fonts are SVG presentation attributes, which the site's CSP allows.
+Why not `transitions.extensions.diagrams.GraphMachine`: it labels states by their identifiers and edges by trigger
+names (LV/EN labels would need a machine per language), marks only the state a model last entered, and would need a
+model per drawing; the DOT it builds is no simpler than the table read here.
+
+The mermaid text is written by hand for the same reasons; it parses and renders in mermaid 11.
 """
 from __future__ import annotations
 
 import json
 import re
-from collections import deque
-from dataclasses import dataclass, field
-from xml.sax.saxutils import escape, quoteattr
+import threading
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+import graphviz
 
 from workflows.definition import Workflow
 
-CLOCK_MARK = "(⏱)"
+CLOCK_MARK = "(⏱)"  # mermaid only: few fonts on a server carry U+23F1, so the SVG says it in words
 
-# colours (Bootstrap 5 palette, so the drawing sits well in the site)
-CURRENT_FILL = "#0d6efd"
-CURRENT_STROKE = "#0a58ca"
+# colours (Bootstrap 5 palette, so the drawing sits well in the site); white on CURRENT_FILL is 6.4:1
+CURRENT_FILL = "#0a58ca"
+CURRENT_STROKE = "#052c65"
 STATE_FILL = "#f8f9fa"
 STATE_STROKE = "#495057"
 TEXT = "#212529"
 EDGE = "#6c757d"
-FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', 'Noto Sans', 'Liberation Sans', " \
-              "Arial, sans-serif"
-
-STATE_FONT = 13.0
-STATE_LINE = 16.0
-LABEL_FONT = 11.0
-LABEL_LINE = 13.0
-STATE_PAD_X = 14.0
-STATE_PAD_Y = 11.0
-STATE_MIN_WIDTH = 96.0
-LABEL_PAD_X = 5.0
-LABEL_PAD_Y = 3.0
-ROW_GAP = 30.0
-MARGIN = 16.0
-START_SPACE = 30.0
-LOOP_REACH = 26.0
-CLOCK_ICON = 10.0
+# Graphviz measures text in DejaVu Sans (fonts-dejavu-core); a browser without it falls back to a narrower face
+FONT = "DejaVu Sans"
+FONT_FAMILY = "'DejaVu Sans', Verdana, 'Bitstream Vera Sans', sans-serif"
 STATE_WRAP = 22
-LABEL_WRAP = 18
-TRIGGER_GAP = 5.0  # between the triggers of one label, with a thin rule
+LABEL_WRAP = 14
+BUNDLE = 3  # a move made alike from this many states or more is drawn with one label
 
 _WORDS = {
-    "lv": ("Stāvokļu diagramma", "pašreizējais stāvoklis", "sākums", "beigu stāvoklis"),
-    "en": ("State diagram", "current state", "start", "final state"),
+    "lv": {"title": "Stāvokļu diagramma", "current": "pašreizējais stāvoklis", "start": "sākums",
+           "final": "beigu stāvoklis", "clock": "(noteiktajā laikā)"},
+    "en": {"title": "State diagram", "current": "current state", "start": "start",
+           "final": "final state", "clock": "(at the set time)"},
 }
+SVG_NS = "http://www.w3.org/2000/svg"
 
 
 # --- the edges both drawings share -------------------------------------------------------------------------------
@@ -69,10 +63,15 @@ class Edge:
     source: str
     dest: str
     triggers: tuple[str, ...]
-    labels: tuple[str, ...]  # one per trigger, in the drawing's language, with the clock mark where it applies
+    clocked: tuple[bool, ...]  # one per trigger: the clock also makes this move from `source`
+
+    def labels(self, workflow: Workflow, lang: str, mark: str = CLOCK_MARK) -> tuple[str, ...]:
+        """Each trigger's label in `lang`, with `mark` after those the clock also makes."""
+        return tuple(workflow.trigger_label(trigger, lang) + (f" {mark}" if clocked else "")
+                     for trigger, clocked in zip(self.triggers, self.clocked))
 
 
-def edges(workflow: Workflow, lang: str = "lv") -> list[Edge]:
+def edges(workflow: Workflow) -> list[Edge]:
     """One edge per (source, dest) pair, in definition order; its triggers in definition order."""
     clock = {(move.trigger, move.source) for move in workflow.clock}
     pairs: dict[tuple[str, str], list[str]] = {}
@@ -81,31 +80,31 @@ def edges(workflow: Workflow, lang: str = "lv") -> list[Edge]:
             triggers = pairs.setdefault((source, transition.dest), [])
             if transition.trigger not in triggers:
                 triggers.append(transition.trigger)
-    result = []
-    for (source, dest), triggers in pairs.items():
-        labels = tuple(
-            workflow.trigger_label(trigger, lang) + (f" {CLOCK_MARK}" if (trigger, source) in clock else "")
-            for trigger in triggers)
-        result.append(Edge(source, dest, tuple(triggers), labels))
-    return result
+    return [Edge(source, dest, tuple(triggers), tuple((trigger, source) in clock for trigger in triggers))
+            for (source, dest), triggers in pairs.items()]
 
 
-def layers(workflow: Workflow) -> dict[str, int]:
-    """BFS distance of every state from the initial one; unreachable states one layer past the deepest."""
-    following: dict[str, list[str]] = {state.name: [] for state in workflow.states}
+@dataclass(frozen=True)
+class Step:
+    """One state of the process as text, for the list beside a drawing."""
+
+    label: str
+    final: bool
+    moves: tuple[tuple[str, str], ...]  # (trigger label, destination label)
+
+
+def outline(workflow: Workflow, lang: str = "lv") -> list[Step]:
+    """The states in definition order, each with the moves that leave it: the drawing as a list."""
+    lang = _lang(lang)
+    leaving: dict[str, list[tuple[str, str]]] = {state.name: [] for state in workflow.states}
     for edge in edges(workflow):
-        if edge.dest not in following[edge.source]:
-            following[edge.source].append(edge.dest)
-    depth = {workflow.initial: 0}
-    queue = deque([workflow.initial])
-    while queue:
-        name = queue.popleft()
-        for nxt in following[name]:
-            if nxt not in depth:
-                depth[nxt] = depth[name] + 1
-                queue.append(nxt)
-    last = max(depth.values()) + 1
-    return {state.name: depth.get(state.name, last) for state in workflow.states}
+        for label in edge.labels(workflow, lang, _WORDS[lang]["clock"]):
+            leaving[edge.source].append((label, workflow.label(edge.dest, lang)))
+    return [Step(workflow.label(s.name, lang), s.final, tuple(leaving[s.name])) for s in workflow.states]
+
+
+def _lang(lang: str) -> str:
+    return "en" if lang == "en" else "lv"
 
 
 def _check(workflow: Workflow, current: str | None) -> None:
@@ -118,10 +117,10 @@ def _check(workflow: Workflow, current: str | None) -> None:
 
 
 def _title(workflow: Workflow, current: str | None, lang: str) -> str:
-    words = _WORDS.get(lang, _WORDS["en"])
-    title = f"{words[0]}: {workflow.name}"
+    words = _WORDS[_lang(lang)]
+    title = f"{words['title']}: {workflow.name}"
     if current is not None:
-        title += f"; {words[1]}: {workflow.label(current, lang)}"
+        title += f"; {words['current']}: {workflow.label(current, lang)}"
     return title
 
 
@@ -163,8 +162,9 @@ def to_mermaid(workflow: Workflow, current: str | None = None, lang: str = "lv")
     for state in workflow.states:
         lines.append(f'  state "{_mermaid_text(workflow.label(state.name, lang))}" as {ids[state.name]}')
     lines.append(f"  [*] --> {ids[workflow.initial]}")
-    for edge in edges(workflow, lang):
-        lines.append(f"  {ids[edge.source]} --> {ids[edge.dest]}: {_mermaid_text(' / '.join(edge.labels))}")
+    for edge in edges(workflow):
+        label = " / ".join(edge.labels(workflow, lang))
+        lines.append(f"  {ids[edge.source]} --> {ids[edge.dest]}: {_mermaid_text(label)}")
     for state in workflow.states:
         if state.final:
             lines.append(f"  {ids[state.name]} --> [*]")
@@ -173,31 +173,7 @@ def to_mermaid(workflow: Workflow, current: str | None = None, lang: str = "lv")
     return "\n".join(lines) + "\n"
 
 
-# --- text measures -----------------------------------------------------------------------------------------------
-
-_NARROW = set("ijlIļī.,:;'|!()[]/ ")
-_SEMI = set("frtJ-")
-_WIDE = set("mwMWŌ")
-
-
-def _text_width(text: str, size: float) -> float:
-    """A generous estimate (DejaVu Sans, the widest of the usual fallbacks) of the width of `text`."""
-    em = 0.0
-    for char in text:
-        if char in _NARROW:
-            em += 0.32
-        elif char in _SEMI:
-            em += 0.42
-        elif char in _WIDE:
-            em += 0.92
-        elif char == "⏱":
-            em += 1.0
-        elif char.isupper():
-            em += 0.72
-        else:
-            em += 0.62
-    return em * size
-
+# --- SVG through Graphviz ----------------------------------------------------------------------------------------
 
 def _wrap(text: str, limit: int) -> list[str]:
     """At most two lines: split at the space nearest the middle when the text is longer than `limit`."""
@@ -209,479 +185,200 @@ def _wrap(text: str, limit: int) -> list[str]:
     return [text[:cut], text[cut + 1:]]
 
 
-def _fmt(value: float) -> str:
-    text = f"{value:.1f}"
-    return text[:-2] if text.endswith(".0") else text
+def _html(lines: list[str]) -> str:
+    """A Graphviz HTML-like label: the lines escaped, joined by breaks (no other DOT escape rules apply)."""
+    return "<" + "<BR/>".join(escape(line) for line in lines) + ">"
 
 
-# --- SVG layout --------------------------------------------------------------------------------------------------
+class _Drawing:
+    """The DOT of one drawing, and what the cleaning step writes into the SVG for each Graphviz id we gave: the
+    tooltip (`<title>`, in the drawing's language) and data attributes naming the states and triggers."""
 
-@dataclass(eq=False)
-class _Node:
-    kind: str  # "state", "label" or "dummy"
-    row: int
-    seq: int  # creation order: the tie-breaker that keeps the layout deterministic
-    half_left: float
-    half_right: float
-    height: float
-    lines: list[str] = field(default_factory=list)  # a state's wrapped label; a label's trigger labels
-    width: float = 0.0  # the drawn box (states and labels)
-    name: str | None = None
-    links: list[tuple[_Node, float]] = field(default_factory=list)
-    x: float = 0.0
-    y: float = 0.0
+    HIGHLIGHT = {"color": CURRENT_FILL, "fontcolor": CURRENT_FILL, "penwidth": "2"}
 
+    def __init__(self, workflow: Workflow, current: str | None, lang: str):
+        self.workflow, self.current, self.lang, self.words = workflow, current, lang, _WORDS[lang]
+        self.uid = "wfd-" + re.sub(r"[^A-Za-z0-9_-]", "-", f"{workflow.name}-{current or 'none'}-{lang}")
+        self.titles: dict[str, str] = {}
+        self.data: dict[str, dict[str, str]] = {}
+        self._taken = {state.name for state in workflow.states}
+        text = {"fontname": FONT, "fontcolor": TEXT}
+        self.dot = graphviz.Digraph(
+            workflow.name,
+            graph_attr={"id": self.uid, "rankdir": "TB", "nodesep": "0.25", "ranksep": "0.3", "bgcolor": "white",
+                        "pad": "0.1"},
+            node_attr={"shape": "box", "style": "rounded,filled", "fillcolor": STATE_FILL, "color": STATE_STROKE,
+                       "penwidth": "1.2", "fontsize": "14", "margin": "0.14,0.05", **text},
+            edge_attr={"color": EDGE, "penwidth": "1.1", "arrowsize": "0.7", "fontsize": "12", **text})
+        self._states()
+        self._moves()
 
-@dataclass(eq=False)
-class _Route:
-    """One drawn line. A bundle (one trigger from several sources into one state) is drawn as one "feed" per
-    source into a shared label and a single "join" from the label into the state."""
+    def _free(self, name: str) -> str:
+        """A DOT node name that no state has."""
+        while name in self._taken:
+            name += "_"
+        self._taken.add(name)
+        return name
 
-    kind: str  # "edge", "flat" (same row: a U under the row), "loop", "feed" or "join"
-    chain: list[_Node]  # the nodes the line passes through, first to last
-    label: _Node | None
-    sources: tuple[str, ...]
-    dest: str
-    triggers: tuple[str, ...]
+    def _label(self, name: str) -> str:
+        return self.workflow.label(name, self.lang)
 
-    @property
-    def arrow(self) -> bool:
-        return self.kind != "feed"
+    def _states(self) -> None:
+        uid, words, current = self.uid, self.words, self.current
+        start = self._free("start")
+        self.dot.node(start, label="", shape="point", width="0.14", color=TEXT, fillcolor=TEXT, id=f"{uid}-start",
+                      **{"class": "start"})
+        self.titles[f"{uid}-start"] = words["start"]
+        self.dot.edge(start, self.workflow.initial, id=f"{uid}-e0", color=TEXT, **{"class": "start"})
+        self.titles[f"{uid}-e0"] = f"{words['start']} → {self._label(self.workflow.initial)}"
+        for index, state in enumerate(self.workflow.states):
+            node_id, label = f"{uid}-s{index}", self._label(state.name)
+            lines = _wrap(label, STATE_WRAP)
+            attrs = {"id": node_id, "class": "state final" if state.final else "state", "label": _html(lines)}
+            notes = [words["final"]] if state.final else []
+            if state.final:
+                attrs["peripheries"] = "2"
+            if state.name == current:
+                # told by three means, not by colour alone: a thick border, bold type and the words under the name
+                name = "<BR/>".join(escape(line) for line in lines)
+                attrs.update(label=f'<<B>{name}</B><BR/><FONT POINT-SIZE="11">{escape(words["current"])}</FONT>>',
+                             fillcolor=CURRENT_FILL, color=CURRENT_STROKE, fontcolor="white", penwidth="3")
+                attrs["class"] += " current"
+                notes.insert(0, words["current"])
+            self.dot.node(state.name, **attrs)
+            self.titles[node_id] = label + (f" ({', '.join(notes)})" if notes else "")
+            self.data[node_id] = {"data-state": state.name,
+                                  **({"aria-current": "step"} if state.name == current else {})}
 
-
-def _link(a: _Node, b: _Node, weight: float | None = None) -> None:
-    if weight is None:
-        weight = 4.0 if a.kind == "dummy" and b.kind == "dummy" else 2.0 if "dummy" in (a.kind, b.kind) else 1.0
-    a.links.append((b, weight))
-    b.links.append((a, weight))
-
-
-class _Layout:
-    def __init__(self, workflow: Workflow, lang: str):
-        self.workflow = workflow
-        self.rows: dict[int, list[_Node]] = {}
-        self.states: dict[str, _Node] = {}
-        self.routes: list[_Route] = []
-        self.loops: dict[str, tuple[str, ...]] = {}
-        self._seq = 0
-        depth = layers(workflow)
-        order = sorted(workflow.states, key=lambda s: (depth[s.name], workflow.states.index(s)))
-        for state in order:
-            lines = _wrap(workflow.label(state.name, lang), STATE_WRAP)
-            width = max(STATE_MIN_WIDTH, max(_text_width(line, STATE_FONT) for line in lines) + 2 * STATE_PAD_X)
-            node = self._add("state", 2 * depth[state.name], width / 2, width / 2,
-                             len(lines) * STATE_LINE + 2 * STATE_PAD_Y, lines, width, state.name)
-            self.states[state.name] = node
-        groups: dict[tuple[str, tuple[str, ...]], list[Edge]] = {}
-        for edge in edges(workflow, lang):
+    def _moves(self) -> None:
+        """One line per edge; the same move from many states (cancel, withdraw) has their lines meet at a dot,
+        from which one labelled arrow goes on."""
+        drawn = edges(self.workflow)
+        bundles: dict[tuple, list[Edge]] = {}
+        for edge in drawn:
             if edge.source != edge.dest:
-                groups.setdefault((edge.dest, edge.labels), []).append(edge)
-        drawn: set[tuple[str, tuple[str, ...]]] = set()
-        for edge in edges(workflow, lang):
-            key = (edge.dest, edge.labels)
-            if edge.source == edge.dest:
-                self._loop(edge)
-            elif key not in drawn:
-                drawn.add(key)
-                if len(groups[key]) == 1:
-                    self._single(edge)
-                else:
-                    self._bundle(groups[key])
-        self.max_row = max(self.rows)
-        for r in range(self.max_row + 1):
-            self.rows.setdefault(r, [])
+                bundles.setdefault((edge.dest, edge.triggers, edge.clocked), []).append(edge)
+        joins: dict[tuple, str] = {}
+        for index, edge in enumerate(drawn, start=1):
+            edge_id = f"{self.uid}-e{index}"
+            labels = edge.labels(self.workflow, self.lang, self.words["clock"])
+            label = _html([line for text in labels for line in _wrap(text, LABEL_WRAP)])
+            key = (edge.dest, edge.triggers, edge.clocked)
+            attrs = {"id": edge_id, "class": "move", "label": label}
+            target = edge.dest
+            if len(bundles.get(key, ())) >= BUNDLE:
+                if key not in joins:
+                    joins[key] = self._join(len(joins) + 1, [member.source for member in bundles[key]], edge,
+                                            label, labels)
+                attrs.update({"class": "move feed", "label": "", "arrowhead": "none"})
+                target = joins[key]
+            if edge.source == self.current:  # the ways out of here stand out
+                attrs.update(self.HIGHLIGHT)
+                attrs["class"] += " from-current"
+            self.dot.edge(edge.source, target, **attrs)
+            self.titles[edge_id] = f"{self._label(edge.source)} → {self._label(edge.dest)}: " + "; ".join(labels)
+            self.data[edge_id] = {"data-source": edge.source, "data-dest": edge.dest,
+                                  "data-triggers": " ".join(edge.triggers)}
 
-    def _add(self, kind, row, half_left, half_right, height, lines=(), width=0.0, name=None) -> _Node:
-        node = _Node(kind, row, self._seq, half_left, half_right, height, list(lines), width, name)
-        self._seq += 1
-        self.rows.setdefault(row, []).append(node)
-        return node
+    def _join(self, number: int, sources: list[str], edge: Edge, label: str, labels: tuple[str, ...]) -> str:
+        """The dot where a bundle's lines meet and its one labelled arrow; returns the dot's DOT name."""
+        junction, join_id = self._free(f"join {number}"), f"{self.uid}-j{number}-e"
+        self.dot.node(junction, label="", shape="point", width="0.07", color=EDGE, fillcolor=EDGE,
+                      id=f"{self.uid}-j{number}", **{"class": "junction"})
+        self.dot.edge(junction, edge.dest, id=join_id, label=label, **{"class": "join"},
+                      **(self.HIGHLIGHT if self.current in sources else {}))
+        self.titles[join_id] = (", ".join(self._label(name) for name in sources)
+                                + f" → {self._label(edge.dest)}: " + "; ".join(labels))
+        self.data[join_id] = {"data-sources": " ".join(sources), "data-dest": edge.dest,
+                              "data-triggers": " ".join(edge.triggers)}
+        return junction
 
-    def _label(self, row: int, labels: tuple[str, ...]) -> _Node:
-        width, height = _label_size(labels)
-        return self._add("label", row, width / 2, width / 2, height, labels, width)
 
-    def _dummies(self, from_row: int, to_row: int) -> list[_Node]:
-        step = 1 if to_row > from_row else -1
-        return [self._add("dummy", row, 3, 3, 0) for row in range(from_row + step, to_row, step)]
+_UNSAFE_TAGS = {"script", "style", "foreignObject", "image", "use"}  # dropped; a link ("a") is unwrapped
 
-    def _chain(self, chain: list[_Node]) -> list[_Node]:
-        for a, b in zip(chain, chain[1:]):
-            _link(a, b)
-        return chain
 
-    def _loop(self, edge: Edge) -> None:
-        src = self.states[edge.source]
-        self.loops[edge.source] = edge.labels
-        src.half_right += LOOP_REACH + 4 + _label_size(edge.labels)[0]
-        self.routes.append(_Route("loop", [src], None, (edge.source,), edge.dest, edge.triggers))
-
-    def _single(self, edge: Edge) -> None:
-        src, dst = self.states[edge.source], self.states[edge.dest]
-        if dst.row == src.row:
-            label = self._label(src.row + 1, edge.labels)
-            chain, kind = [src, label, dst], "flat"
-        else:
-            step = 1 if dst.row > src.row else -1
-            label = self._label(src.row + step, edge.labels)
-            chain, kind = [src, label, *self._dummies(label.row, dst.row), dst], "edge"
-        self.routes.append(_Route(kind, self._chain(chain), label, (edge.source,), edge.dest, edge.triggers))
-
-    def _bundle(self, members: list[Edge]) -> None:
-        dst = self.states[members[0].dest]
-        # the shared label goes on the side most sources come from; sources in the state's own row count for neither
-        above = sum(1 for edge in members if self.states[edge.source].row < dst.row)
-        below = sum(1 for edge in members if self.states[edge.source].row > dst.row)
-        label = self._label(dst.row + (-1 if above >= below else 1), members[0].labels)
-        for edge in members:
-            src = self.states[edge.source]
-            chain = self._chain([src, *self._dummies(src.row, label.row), label])
-            self.routes.append(_Route("feed", chain, label, (edge.source,), edge.dest, edge.triggers))
-        _link(label, dst, 3.0)
-        self.routes.append(_Route("join", [label, dst], label, tuple(e.source for e in members), dst.name,
-                                  members[0].triggers))
-
-    # ordering: barycentre sweeps with adjacent swaps, keeping the order with the fewest crossings
-
-    def _positions(self) -> dict[_Node, int]:
-        return {node: i for row in self.rows.values() for i, node in enumerate(row)}
-
-    def _crossings(self, pos: dict[_Node, int]) -> int:
-        total = 0
-        for r in range(self.max_row):
-            pairs = sorted((pos[a], pos[b]) for a in self.rows[r] for b, _ in a.links if b.row == r + 1)
-            for i, (a1, b1) in enumerate(pairs):
-                for a2, b2 in pairs[i + 1:]:
-                    if a2 > a1 and b2 < b1:
-                        total += 1
-        return total
-
-    def _sort_row(self, r: int, ref: int, pos: dict[_Node, int]) -> None:
-        row = self.rows[r]
-        ref_len = max(len(self.rows.get(ref, [])), 1)
-        keys = {}
-        for i, node in enumerate(row):
-            around = [pos[n] for n, _ in node.links if n.row == ref]
-            if around:
-                keys[node] = (sum(around) / len(around) + 0.5) / ref_len
+def _clean(raw: str, names: _Drawing, title: str, desc: str) -> str:
+    """Graphviz's SVG made fit to inline: prolog, doctype and comments dropped (the parser keeps none), namespaces
+    dropped from tag names (written back once as `xmlns`), no style attribute, script or link, a root title.
+    Graphviz writes none of those with the attributes used here; this holds if someone adds a `URL` or `tooltip`."""
+    root = ET.fromstring(raw)
+    for element in root.iter():
+        element.tag = element.tag.rpartition("}")[2]
+        for name in list(element.attrib):
+            local = name.rpartition("}")[2]
+            if local == "style" or local.startswith("on") or local.endswith("href"):
+                del element.attrib[name]
+        if element.get("font-family"):
+            element.set("font-family", FONT_FAMILY)
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if child.tag in _UNSAFE_TAGS:
+                parent.remove(child)
+            elif child.tag == "a":
+                at = list(parent).index(child)
+                parent.remove(child)
+                for offset, inner in enumerate(child):
+                    parent.insert(at + offset, inner)
+    graph = root.find("g")
+    for group in root.iter("g"):
+        group_id = group.get("id", "")
+        found = group.find("title")
+        if found is not None:
+            if group is graph or group_id not in names.titles:
+                group.remove(found)  # the graph's own name, or an id we did not give
             else:
-                keys[node] = (i + 0.5) / len(row)
-        row.sort(key=lambda n: (keys[n], pos[n]))
-        for i, node in enumerate(row):
-            pos[node] = i
-
-    def _transpose(self, pos: dict[_Node, int]) -> None:
-        def cost(u: _Node, v: _Node) -> int:
-            count = 0
-            for ref in (u.row - 1, u.row + 1):
-                for a, _ in u.links:
-                    if a.row != ref:
-                        continue
-                    for b, _ in v.links:
-                        if b.row == ref and pos[a] > pos[b]:
-                            count += 1
-            return count
-
-        improved, rounds = True, 0
-        while improved and rounds < 20:
-            improved, rounds = False, rounds + 1
-            for r in range(self.max_row + 1):
-                row = self.rows[r]
-                for i in range(len(row) - 1):
-                    u, v = row[i], row[i + 1]
-                    if cost(v, u) < cost(u, v):
-                        row[i], row[i + 1] = v, u
-                        pos[u], pos[v] = i + 1, i
-                        improved = True
-
-    def order(self, sweeps: int = 12) -> None:
-        pos = self._positions()
-        best = (self._crossings(pos), {r: list(row) for r, row in self.rows.items()})
-        for _ in range(sweeps):
-            for r in range(1, self.max_row + 1):
-                self._sort_row(r, r - 1, pos)
-            for r in range(self.max_row - 1, -1, -1):
-                self._sort_row(r, r + 1, pos)
-            self._transpose(pos)
-            crossings = self._crossings(pos)
-            if crossings < best[0]:
-                best = (crossings, {r: list(row) for r, row in self.rows.items()})
-        self.rows = best[1]
-
-    # x: each node pulled to the weighted mean of its neighbours, rows kept in order at a minimum separation
-
-    @staticmethod
-    def _gap(a: _Node, b: _Node) -> float:
-        if a.kind == "state" and b.kind == "state":
-            return 28.0
-        if a.kind == "dummy" or b.kind == "dummy":
-            return 8.0
-        return 14.0
-
-    def _place_row(self, row: list[_Node]) -> None:
-        if not row:
-            return
-        offsets = [0.0]
-        for a, b in zip(row, row[1:]):
-            offsets.append(offsets[-1] + a.half_right + self._gap(a, b) + b.half_left)
-        targets = []
-        for node, offset in zip(row, offsets):
-            total = sum(w for _, w in node.links)
-            want = sum(n.x * w for n, w in node.links) / total if total else node.x
-            weight = 1.0 + total
-            targets.append((want - offset, weight))
-        # pool adjacent violators: the closest non-decreasing fit, then the offsets put back
-        blocks: list[list[float]] = []  # [mean, weight, count]
-        for value, weight in targets:
-            blocks.append([value, weight, 1])
-            while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
-                v2, w2, c2 = blocks.pop()
-                v1, w1, c1 = blocks.pop()
-                blocks.append([(v1 * w1 + v2 * w2) / (w1 + w2), w1 + w2, c1 + c2])
-        i = 0
-        for value, _, count in blocks:
-            for _ in range(count):
-                row[i].x = value + offsets[i]
-                i += 1
-
-    def place(self, rounds: int = 60) -> None:
-        for row in self.rows.values():
-            x = 0.0
-            for node in row:
-                x += node.half_left
-                node.x = x
-                x += node.half_right + 14
-        for k in range(rounds):
-            order = range(self.max_row + 1) if k % 2 == 0 else range(self.max_row, -1, -1)
-            for r in order:
-                self._place_row(self.rows[r])
-        nodes = [n for row in self.rows.values() for n in row]
-        left = min(n.x - n.half_left for n in nodes)
-        for node in nodes:
-            node.x = round(node.x - left + MARGIN, 1)
-        self.width = max(n.x + n.half_right for n in nodes) + MARGIN
-        y = MARGIN + START_SPACE
-        for r in range(self.max_row + 1):
-            height = max((n.height for n in self.rows[r]), default=0.0)
-            for node in self.rows[r]:
-                node.y = round(y + height / 2, 1)
-            y += height + ROW_GAP
-        self.height = y - ROW_GAP + MARGIN
+                found.text = names.titles[group_id]
+        for key, value in names.data.get(group_id, {}).items():
+            group.set(key, value)
+    width = float(root.get("width", "0pt").removesuffix("pt"))
+    height = float(root.get("height", "0pt").removesuffix("pt"))
+    # the viewBox is in points; the same numbers as pixels draw 14 pt type at 14 px before any scaling
+    root.attrib = {"xmlns": SVG_NS, "viewBox": root.get("viewBox", ""), "width": f"{width:g}",
+                   "height": f"{height:g}", "role": "img", "aria-labelledby": f"{names.uid}-title {names.uid}-desc",
+                   "class": "workflow-diagram"}
+    heading = ET.Element("title", id=f"{names.uid}-title")
+    heading.text = title
+    described = ET.Element("desc", id=f"{names.uid}-desc")
+    described.text = desc
+    root.insert(0, described)
+    root.insert(0, heading)
+    return ET.tostring(root, encoding="unicode") + "\n"
 
 
-# --- SVG drawing -------------------------------------------------------------------------------------------------
-
-def _curve(points: list[tuple[float, float]]) -> str:
-    """Through the points, leaving and entering each vertically (the way dot draws rank-to-rank edges)."""
-    x0, y0 = points[0]
-    parts = [f"M{_fmt(x0)},{_fmt(y0)}"]
-    for (x1, y1), (x2, y2) in zip(points, points[1:]):
-        mid = (y1 + y2) / 2
-        parts.append(f"C{_fmt(x1)},{_fmt(mid)} {_fmt(x2)},{_fmt(mid)} {_fmt(x2)},{_fmt(y2)}")
+def _describe(workflow: Workflow, lang: str) -> str:
+    words = _WORDS[lang]
+    steps = outline(workflow, lang)
+    parts = [f"{words['start']}: {workflow.label(workflow.initial, lang)}."]
+    for step in steps:
+        if step.moves:
+            parts.append(f"{step.label} → " + ", ".join(f"{dest} ({trigger})" for trigger, dest in step.moves) + ".")
+    finals = [step.label for step in steps if step.final]
+    if finals:
+        parts.append(f"{words['final']}: {', '.join(finals)}.")
     return " ".join(parts)
 
 
-def _text_lines(lines: list[str], x: float, y: float, size: float, step: float, fill: str,
-                bold: bool = False) -> str:
-    first = y - (len(lines) - 1) * step / 2 + size * 0.35
-    weight = ' font-weight="600"' if bold else ""
-    spans = "".join(
-        f'<tspan x="{_fmt(x)}" y="{_fmt(first + i * step)}">{escape(line)}</tspan>' for i, line in enumerate(lines))
-    return f'<text text-anchor="middle" font-size="{_fmt(size)}" fill="{fill}"{weight}>{spans}</text>'
-
-
-def _stopwatch(left: float, middle: float, colour: str) -> str:
-    """The clock mark drawn, not typed: few fonts on a server carry U+23F1."""
-    cx, cy = left + CLOCK_ICON / 2, middle + 0.6
-    return (f'<g class="clock-mark" fill="none" stroke="{colour}" stroke-width="1.1" stroke-linecap="round">'
-            f'<circle cx="{_fmt(cx)}" cy="{_fmt(cy)}" r="4"/>'
-            f'<path d="M{_fmt(cx)},{_fmt(cy - 4)} V{_fmt(cy - 5.6)} M{_fmt(cx - 1.6)},{_fmt(cy - 5.6)} '
-            f'H{_fmt(cx + 1.6)} M{_fmt(cx)},{_fmt(cy)} L{_fmt(cx + 1.9)},{_fmt(cy - 1.9)}"/></g>')
-
-
-def _label_size(labels: tuple[str, ...]) -> tuple[float, float]:
-    """Width and height of an edge label: each trigger's label wrapped, the triggers apart by a rule."""
-    groups = [_wrap(label, LABEL_WRAP) for label in labels]
-    width = max(_text_width(line, LABEL_FONT) for group in groups for line in group) + 2 * LABEL_PAD_X
-    height = sum(len(group) for group in groups) * LABEL_LINE + (len(groups) - 1) * TRIGGER_GAP + 2 * LABEL_PAD_Y
-    return width, height
-
-
-def _label_lines(labels: tuple[str, ...], left: float, top: float, width: float, fill: str,
-                 anchor: str = "middle") -> str:
-    """An edge label in its box, one `<text>` a line; the clock mark is drawn as a stopwatch."""
-    x = left + width / 2 if anchor == "middle" else left + LABEL_PAD_X
-    y = top + LABEL_PAD_Y
-    parts = []
-    for k, label in enumerate(labels):
-        if k:
-            rule = y + TRIGGER_GAP / 2
-            parts.append(f'<path d="M{_fmt(left + 4)},{_fmt(rule)} H{_fmt(left + width - 4)}" stroke="{fill}" '
-                         f'stroke-width="0.6" stroke-opacity="0.45"/>')
-            y += TRIGGER_GAP
-        for line in _wrap(label, LABEL_WRAP):
-            middle, base = y + LABEL_LINE / 2, y + LABEL_LINE / 2 + LABEL_FONT * 0.35
-            y += LABEL_LINE
-            if line.endswith(CLOCK_MARK):
-                text = line[:-len(CLOCK_MARK)].rstrip()
-                total = (_text_width(text, LABEL_FONT) + 3 if text else 0) + CLOCK_ICON
-                icon = (x - total / 2 if anchor == "middle" else x) + total - CLOCK_ICON
-                if text:  # anchored at its end, so it meets the icon whatever the font's real widths
-                    parts.append(f'<text x="{_fmt(icon - 3)}" y="{_fmt(base)}" text-anchor="end" '
-                                 f'font-size="{_fmt(LABEL_FONT)}" fill="{fill}">{escape(text)}</text>')
-                parts.append(_stopwatch(icon, middle, fill))
-            else:
-                parts.append(f'<text x="{_fmt(x)}" y="{_fmt(base)}" text-anchor="{anchor}" '
-                             f'font-size="{_fmt(LABEL_FONT)}" fill="{fill}">{escape(line)}</text>')
-    return "".join(parts)
-
-
-def _ports(layout: _Layout) -> tuple[dict[tuple[int, int], tuple[float, float]], dict[int, tuple]]:
-    """Where each line meets a state: its top or bottom, spread in the order of where the lines come from.
-
-    Returns the points keyed by (route index, 0 for the first node or -1 for the last; -1 index for the start
-    arrow), and for each flat route the two points where its U meets the top of its label."""
-    ends: dict[tuple[int, str], list[tuple[float, int, int]]] = {}
-    start = layout.states[layout.workflow.initial]
-    ends.setdefault((id(start), "top"), []).append((start.x, -1, -1))
-    turns: dict[int, tuple[tuple[float, float], tuple[float, float]]] = {}
-    for i, route in enumerate(layout.routes):
-        if route.kind == "loop":
-            continue
-        if route.kind == "flat":
-            src, label, dst = route.chain
-            side = -1 if src.x <= dst.x else 1
-            top = label.y - label.height / 2
-            turns[i] = ((label.x + side * label.width / 4, top), (label.x - side * label.width / 4, top))
-            ends.setdefault((id(src), "bottom"), []).append((turns[i][0][0], i, 0))
-            ends.setdefault((id(dst), "bottom"), []).append((turns[i][1][0], i, -1))
-            continue
-        for end, neighbour in ((0, route.chain[1]), (-1, route.chain[-2])):
-            node = route.chain[end]
-            if node.kind == "state":
-                side = "bottom" if neighbour.row > node.row else "top"
-                ends.setdefault((id(node), side), []).append((neighbour.x, i, end))
-    by_id = {id(node): node for node in layout.states.values()}
-    ports = {}
-    for (node_id, side), items in ends.items():
-        node = by_id[node_id]
-        items.sort()
-        count = len(items)
-        step = min(16.0, node.width * 0.8 / max(count - 1, 1))
-        y = node.y - node.height / 2 if side == "top" else node.y + node.height / 2
-        for k, (_, i, end) in enumerate(items):
-            ports[(i, end)] = (node.x + (k - (count - 1) / 2) * step, y)
-    return ports, turns
-
-
-def _box(x: float, y: float, width: float, height: float, radius: float, fill: str, stroke: str,
-         stroke_width: str, extra: str = "") -> str:
-    return (f'<rect x="{_fmt(x)}" y="{_fmt(y)}" width="{_fmt(width)}" height="{_fmt(height)}" rx="{_fmt(radius)}" '
-            f'fill="{fill}" stroke="{stroke}" stroke-width="{stroke_width}"{extra}/>')
+# (id of the workflow, current state, language) -> (the workflow, kept so its id is not reused; the SVG)
+_drawn: dict[tuple[int, str | None, str], tuple[Workflow, str]] = {}
+_drawing = threading.Lock()
 
 
 def to_svg(workflow: Workflow, current: str | None = None, lang: str = "lv") -> str:
-    """A self-contained SVG of the workflow: no script, no style element or attribute, no external reference."""
+    """A self-contained SVG of the workflow, `current` marked; rendered by Graphviz once and kept.
+
+    Keyed by the workflow object rather than by value: a Workflow holds a dict, so it does not hash."""
+    lang = _lang(lang)
+    key = (id(workflow), current, lang)
+    hit = _drawn.get(key)
+    if hit is not None and hit[0] is workflow:
+        return hit[1]
     _check(workflow, current)
-    layout = _Layout(workflow, lang)
-    layout.order()
-    layout.place()
-    ports, turns = _ports(layout)
-    words = _WORDS.get(lang, _WORDS["en"])
-    uid = "wfd-" + re.sub(r"[^A-Za-z0-9_-]", "-", f"{workflow.name}-{current or 'none'}-{lang}")
-    arrow, arrow_now = f"{uid}-arrow", f"{uid}-arrow-current"
-
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_fmt(layout.width)} {_fmt(layout.height)}" '
-        f'width="{_fmt(layout.width)}" height="{_fmt(layout.height)}" role="img" '
-        f'aria-labelledby="{uid}-title {uid}-desc" class="workflow-diagram" data-workflow={quoteattr(workflow.name)} '
-        f'font-family={quoteattr(FONT_FAMILY)} font-size="{_fmt(STATE_FONT)}">',
-        f'<title id="{uid}-title">{escape(_title(workflow, current, lang))}</title>',
-    ]
-    described = [f"{workflow.label(e.source, lang)} → {workflow.label(e.dest, lang)}: {', '.join(e.labels)}"
-                 for e in edges(workflow, lang)]
-    finals = [workflow.label(s.name, lang) for s in workflow.states if s.final]
-    desc = f"{words[2]}: {workflow.label(workflow.initial, lang)}. " + ". ".join(described) + "."
-    if finals:
-        desc += f" {words[3]}: {', '.join(finals)}."
-    out.append(f'<desc id="{uid}-desc">{escape(desc)}</desc>')
-    out.append("<defs>")
-    for marker_id, colour in ((arrow, EDGE), (arrow_now, CURRENT_FILL)):
-        out.append(f'<marker id="{marker_id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
-                   f'markerHeight="8" markerUnits="userSpaceOnUse" orient="auto">'
-                   f'<path d="M0,1 L10,5 L0,9 z" fill="{colour}"/></marker>')
-    out.append("</defs>")
-
-    # the start: a dot and an arrow into the initial state
-    sx, sy = ports[(-1, -1)]
-    out.append(f'<g class="start"><circle cx="{_fmt(sx)}" cy="{_fmt(sy - START_SPACE + 6)}" r="6" fill="{TEXT}"/>'
-               f'<path d="M{_fmt(sx)},{_fmt(sy - START_SPACE + 12)} L{_fmt(sx)},{_fmt(sy)}" fill="none" '
-               f'stroke="{TEXT}" stroke-width="1.3" marker-end="url(#{arrow})"/></g>')
-
-    lines_out, labels_out = [], []
-    label_now: dict[int, bool] = {}
-    label_triggers: dict[int, tuple[str, ...]] = {}
-    for i, route in enumerate(layout.routes):
-        now = current is not None and current in route.sources
-        colour, marker, width = (CURRENT_FILL, arrow_now, "2") if now else (EDGE, arrow, "1.3")
-        head = f' marker-end="url(#{marker})"' if route.arrow else ""
-        attrs = (f'class="edge {route.kind}" data-sources={quoteattr(" ".join(route.sources))} '
-                 f'data-dest={quoteattr(route.dest)} data-triggers={quoteattr(" ".join(route.triggers))}')
-        if route.kind == "loop":
-            node = route.chain[0]
-            right, y = node.x + node.width / 2, node.y
-            reach = right + LOOP_REACH * 1.35
-            d = (f"M{_fmt(right)},{_fmt(y - 8)} C{_fmt(reach)},{_fmt(y - 26)} {_fmt(reach)},{_fmt(y + 26)} "
-                 f"{_fmt(right)},{_fmt(y + 8)}")
-            labels = layout.loops[route.dest]
-            lw, lh = _label_size(labels)
-            lx = right + LOOP_REACH + 4
-            lines_out.append(
-                f'<g {attrs}><path d="{d}" fill="none" stroke="{colour}" stroke-width="{width}"{head}/>'
-                + _box(lx, y - lh / 2, lw, lh, 3, "#fff", colour, "0.6", ' fill-opacity="0.92" stroke-opacity="0.5"')
-                + _label_lines(labels, lx, y - lh / 2, lw, CURRENT_STROKE if now else TEXT, "start") + "</g>")
-            continue
-        first = ports.get((i, 0), (route.chain[0].x, route.chain[0].y))
-        last = ports.get((i, -1), (route.chain[-1].x, route.chain[-1].y))
-        if route.kind == "flat":
-            a, b = turns[i]
-            d = _curve([first, a]) + " " + _curve([b, last])  # the turn itself is under the label
-        else:
-            d = _curve([first] + [(n.x, n.y) for n in route.chain[1:-1]] + [last])
-        lines_out.append(f'<g {attrs}><path d="{d}" fill="none" stroke="{colour}" stroke-width="{width}"{head}/></g>')
-        label = route.label
-        label_now[id(label)] = label_now.get(id(label), False) or now
-        label_triggers[id(label)] = route.triggers
-    for route in layout.routes:
-        label = route.label
-        if label is None or id(label) not in label_triggers:
-            continue
-        now = label_now[id(label)]
-        colour = CURRENT_FILL if now else EDGE
-        labels_out.append(
-            f'<g class="edge-label" data-triggers={quoteattr(" ".join(label_triggers.pop(id(label))))}>'
-            + _box(label.x - label.width / 2, label.y - label.height / 2, label.width, label.height, 3, "#fff", colour,
-                   "0.6", ' fill-opacity="0.92" stroke-opacity="0.5"')
-            + _label_lines(tuple(label.lines), label.x - label.width / 2, label.y - label.height / 2, label.width,
-                           CURRENT_STROKE if now else TEXT)
-            + "</g>")
-    out.extend(lines_out)
-    out.extend(labels_out)
-
-    for state in workflow.states:
-        node = layout.states[state.name]
-        is_current = state.name == current
-        fill, stroke, text_fill = (CURRENT_FILL, CURRENT_STROKE, "#fff") if is_current else (
-            STATE_FILL, STATE_STROKE, TEXT)
-        x, y, w, h = node.x - node.width / 2, node.y - node.height / 2, node.width, node.height
-        marks = ' aria-current="step"' if is_current else ""
-        kind = "state final" if state.final else "state"
-        part = [f'<g class="{kind}" data-state={quoteattr(state.name)}{marks}>',
-                _box(x, y, w, h, 9, fill, stroke, "2" if is_current else "1.3")]
-        if state.final:
-            part.append(_box(x + 3.5, y + 3.5, w - 7, h - 7, 6, "none", "#fff" if is_current else stroke, "1.1"))
-        part.append(_text_lines(node.lines, node.x, node.y, STATE_FONT, STATE_LINE, text_fill, bold=is_current))
-        part.append("</g>")
-        out.append("".join(part))
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+    with _drawing:  # one `dot` at a time: a burst of first page views renders each drawing once
+        hit = _drawn.get(key)
+        if hit is not None and hit[0] is workflow:
+            return hit[1]
+        drawing = _Drawing(workflow, current, lang)
+        svg = _clean(drawing.dot.pipe(format="svg", encoding="utf-8"), drawing, _title(workflow, current, lang),
+                     _describe(workflow, lang))
+        _drawn[key] = (workflow, svg)
+    return svg

@@ -1,5 +1,5 @@
 """The review assignment (vērtējums), DESIGN 2.3."""
-from workflows.definition import State, Workflow, t
+from workflows.definition import State, Workflow, t, then
 
 REVIEW = Workflow(
     name="review",
@@ -18,8 +18,10 @@ REVIEW = Workflow(
         t("recuse", ("assigned", "accepted"), "recused", "evaluator", effects=("record_conflict", "replace_evaluator"),
           needs_note=True),
         t("submit_review", "accepted", "submitted", "evaluator", guards=("scores_complete",),
-          effects=("stamp_review", "flag_divergence", "complete_late_review")),
-        t("reopen", "submitted", "accepted", "admin", effects=("unstamp_review",), needs_note=True),
+          effects=("stamp_review", "flag_divergence"), irreversible=True,
+          cascades=(then("application.complete_review", "application_once_late_reviews_are_in"),)),
+        # the system reopens them too, when an appeal on scoring grounds is upheld
+        t("reopen", "submitted", "accepted", ("admin", "system"), effects=("unstamp_review",), needs_note=True),
         t("revoke", ("assigned", "accepted"), "revoked", "admin", effects=("replace_evaluator",), needs_note=True),
         t("void", "submitted", "voided", "admin", effects=("record_conflict", "replace_evaluator"), needs_note=True),
     ),

@@ -15,7 +15,6 @@ class TriggerForm(FlaskForm):
 
     trigger = StringField(validators=[DataRequired(), Length(max=40)])
     note = TextAreaField(_l("Reason"), validators=[Length(max=5000)])
-    confirm = BooleanField(_l("I understand this cannot be undone."))
 
 
 class CallTriggerForm(TriggerForm):

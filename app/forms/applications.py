@@ -93,8 +93,6 @@ class ApplicationForm(VersionedForm):
 
     def fill(self, application) -> None:
         """Load a stored draft into the form (GET)."""
-        from datetime import date
-
         from app.formatting import money
 
         c = application.content or {}
@@ -103,8 +101,7 @@ class ApplicationForm(VersionedForm):
             getattr(self, name).data = c.get(name) or ""
         self.participants.data = c.get("participants")
         self.participants_at_risk.data = c.get("participants_at_risk")
-        for name in ("start_on", "end_on"):
-            getattr(self, name).data = date.fromisoformat(c[name]) if c.get(name) else None
+        self.start_on.data, self.end_on.data = application.project_period.start, application.project_period.end
         self.amount.data = money(application.amount_cents).replace("\u00a0€", "") if application.amount_cents else ""
         self.declarations.data = application.declarations_accepted
         self.version.data = str(application.version)

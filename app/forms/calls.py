@@ -9,7 +9,6 @@ import re
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
@@ -18,7 +17,7 @@ from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange
 
 from app.clock import RIGA, to_riga
 from app.extensions import db
-from app.formatting import parse_money
+from app.formatting import current_lang, parse_money
 from app.forms import FlaskForm, IntegerField
 from app.models import Call
 
@@ -28,10 +27,6 @@ DATETIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d
 TRANCHE_EVENTS = {"sign": _l("on signing"), "final_report_approved": _l("after the final report is approved")}
 AUTOMATIC_CHECKS = {"on_time": _l("Submitted on time"), "registration_number": _l("Valid registration number"),
                     "amount": _l("Amount within the call's rules"), "dates": _l("Form complete, dates within the call")}
-
-
-def _lang() -> str:
-    return str(get_locale() or "lv")
 
 
 class MoneyField(StringField):
@@ -56,7 +51,7 @@ class MoneyField(StringField):
         if self.data is None:
             return ""
         euros, cents = divmod(self.data, 100)
-        return f"{euros}{',' if _lang() == 'lv' else '.'}{cents:02d}"
+        return f"{euros}{',' if current_lang() == 'lv' else '.'}{cents:02d}"
 
 
 def parse_points(text: str) -> int | None:
@@ -88,7 +83,7 @@ class PointsField(StringField):
         if self.data is None:
             return ""
         whole, half = divmod(self.data, 2)
-        return f"{whole}{',' if _lang() == 'lv' else '.'}5" if half else str(whole)
+        return f"{whole}{',' if current_lang() == 'lv' else '.'}5" if half else str(whole)
 
 
 class RigaDateTimeField(StringField):

@@ -1,5 +1,6 @@
 """One module per aggregate; import them all here so metadata and Alembic see every table."""
-from app.models.accounts import ConflictOfInterest, LoginAttempt, Organisation, Organiser, User, user_organisers
+from app.models.accounts import (ConflictOfInterest, LoginAttempt, LoginThrottle, Organisation, Organiser, User,
+                                 user_organisers)
 from app.models.applications import (
     Appeal,
     Application,
@@ -19,6 +20,6 @@ from app.models.reporting import Report
 __all__ = [
     "Appeal", "Application", "Assignment", "Attachment", "AuditCheckpoint", "AuditEvent", "BudgetLine", "Call",
     "Check", "CheckResult", "Clarification", "ConflictOfInterest", "Criterion", "Decision", "Document", "Grant",
-    "Job", "LoginAttempt", "Message", "NumberCounter", "Organisation", "Organiser", "Payment", "RankingProtocol", "Recovery",
-    "Report", "Score", "User", "user_organisers",
+    "Job", "LoginAttempt", "LoginThrottle", "Message", "NumberCounter", "Organisation", "Organiser", "Payment",
+    "RankingProtocol", "Recovery", "Report", "Score", "User", "user_organisers",
 ]

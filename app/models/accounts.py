@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, String, Table, Text
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models.types import UTCDateTime, utcnow
 
 ROLES = ("admin", "evaluator", "applicant", "auditor")
+FIRST_SESSION_VERSION = 1
 LEGAL_FORMS = ("biedriba", "nodibinajums", "youth_organisation")
 
 user_organisers = Table(
@@ -65,6 +66,13 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     pseudonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of every session's user id (get_id): logout, a new password and deactivation add one, so that every
+    # cookie issued before, on any device, no longer names a user (the loader compares it).
+    session_version: Mapped[int] = mapped_column(Integer, default=FIRST_SESSION_VERSION,
+                                                 server_default=str(FIRST_SESSION_VERSION))
+    # Set while a self-registered member has not yet opened the link sent to the e-mail (no login until then);
+    # None for everybody else.
+    unconfirmed_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
     organisers: Mapped[list[Organiser]] = relationship(secondary=user_organisers)
@@ -84,19 +92,46 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:
         return self.active
 
+    def get_id(self) -> str:
+        """Flask-Login's alternative id: the session names the user and the session version it was issued for."""
+        return session_id(self.id, self.session_version)
+
     @property
     def organiser_ids(self) -> set[int]:
         return {o.id for o in self.organisers}
 
 
+def session_id(user_id: int, version: int) -> str:
+    return f"{user_id}:{version}"
+
+
 class LoginAttempt(db.Model):
-    """Failed logins, for the rate limit."""
+    """Failed logins, a log of who tried which e-mail from where (the throttle counts in LoginThrottle)."""
 
     __tablename__ = "login_attempts"
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(200), index=True)
     remote_addr: Mapped[str] = mapped_column(String(64), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+THROTTLE_SCOPES = ("address", "account")
+
+
+class LoginThrottle(db.Model):
+    """The login throttle's count for one client address or one account (the e-mail as typed, whether or not an
+    account has it). Its row is locked while an attempt is counted (app/services/accounts.py)."""
+
+    __tablename__ = "login_throttles"
+    scope: Mapped[str] = mapped_column(String(10), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    __table_args__ = (
+        CheckConstraint(f"scope in {THROTTLE_SCOPES}", name="scope"),
+        CheckConstraint("failures >= 0", name="failures"),
+    )
 
 
 class ConflictOfInterest(db.Model):

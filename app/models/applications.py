@@ -1,13 +1,27 @@
 """An application (projekta iesniegums) with its budget lines, attachments, checks, clarifications and appeals."""
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.models.states import sources_of, sql_list, status_check
 from app.models.types import UTCDateTime, utcnow
+
+
+@dataclass(frozen=True)
+class ProjectPeriod:
+    """The project's planned start and end (the content stores ISO text); None where missing or unreadable."""
+
+    start: date | None
+    end: date | None
+
+    @property
+    def complete(self) -> bool:
+        return self.start is not None and self.end is not None
 
 
 class Application(db.Model):
@@ -44,9 +58,19 @@ class Application(db.Model):
         back_populates="application", order_by="BudgetLine.position", cascade="all, delete-orphan"
     )
 
+    @property
+    def project_period(self) -> ProjectPeriod:
+        """The one reading of the planned implementation dates (forms, checks, pages)."""
+        return ProjectPeriod(*(_iso_day((self.content or {}).get(key)) for key in ("start_on", "end_on")))
+
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
+        status_check("application"),
         CheckConstraint("(status = 'draft') = (submitted_at is null)", name="submitted_unless_draft"),
+        CheckConstraint("(accepted_by is null) = (accepted_at is null)", name="accepted_by_with_time"),
+        # only accept_offer leads to these states (declined may or may not follow an acceptance)
+        CheckConstraint("status not in ('accepted', 'contracted', 'terminated', 'closed') or accepted_at is not null",
+                        name="accepted_before_contract"),
         CheckConstraint("(submitted_at is null) = (number is null)", name="numbered_when_submitted"),
         CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
         # The admin's list of a call's applications pages in this order; without it 10,000 rows are sorted per page.
@@ -128,7 +152,11 @@ class Appeal(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
+        CheckConstraint(f"prior_status in {sql_list(sources_of('application', 'appeal'))}", name="prior_status"),
+        CheckConstraint("outcome in ('upheld', 'dismissed')", name="outcome"),
         CheckConstraint("(outcome is null) = (decided_at is null)", name="decided_when_outcome"),
+        CheckConstraint("(outcome is null) = (decided_by is null)", name="decided_by_with_outcome"),
+        CheckConstraint("(outcome is null) = (decision_reasons is null)", name="reasons_with_outcome"),
     )
 
 
@@ -151,4 +179,16 @@ class Decision(db.Model):
     letter_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     current: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    __table_args__ = (CheckConstraint("outcome in ('funded', 'reserve', 'rejected', 'ineligible')", name="outcome"),)
+    __table_args__ = (
+        CheckConstraint("outcome in ('funded', 'reserve', 'rejected', 'ineligible')", name="outcome"),
+        # at most one current decision per application; decisions.supersede is the one writer of `current`
+        db.Index("uq_decisions_one_current", "application_id", unique=True,
+                 sqlite_where=text("current"), postgresql_where=text("current")),
+    )
+
+
+def _iso_day(value) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None

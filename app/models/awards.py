@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.models.states import status_check
 from app.models.types import UTCDateTime, utcnow
 
 
@@ -38,8 +39,10 @@ class Payment(db.Model):
     bank_reference: Mapped[str | None] = mapped_column(String(60))
 
     __table_args__ = (
+        status_check("payment"),
         CheckConstraint("amount_cents > 0", name="amount_positive"),
         CheckConstraint("(status = 'paid') = (paid_on is not null)", name="paid_has_date"),
+        CheckConstraint("(status = 'paid') = (bank_reference is not null)", name="bank_reference_when_paid"),
     )
 
 
@@ -54,4 +57,9 @@ class Recovery(db.Model):
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     write_off_reason: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (CheckConstraint("amount_cents > 0", name="amount_positive"),)
+    __table_args__ = (
+        status_check("recovery"),
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        CheckConstraint("(status in ('repaid', 'written_off')) = (settled_at is not null)", name="settled_with_state"),
+        CheckConstraint("(status = 'written_off') = (write_off_reason is not null)", name="written_off_with_reason"),
+    )

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint, and_
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.models.states import status_check
 from app.models.types import UTCDateTime, utcnow
+from workflows.call import CALL
 
 FUNDING_MODES = ("lump_sum", "budgeted")
 
@@ -69,7 +72,21 @@ class Call(db.Model):
     )
     organiser = relationship("Organiser")
 
+    @hybrid_method
+    def accepting(self, now: datetime) -> bool:
+        """Whether the call takes applications at `now` (DESIGN 2.1): opens_at <= now < closes_at (`closes_at`
+        exclusive: 23:59:59 passes, 00:00:00 is refused) in a state of the call's "accepting" group, whatever the
+        clock has written meanwhile (a GET never writes the moves to open and closed). `Call.accepting(now)` is the
+        same rule as an SQL condition."""
+        return (self.status in CALL.groups["accepting"] and self.opens_at is not None and self.closes_at is not None
+                and self.opens_at <= now < self.closes_at)
+
+    @accepting.expression
+    def accepting(cls, now: datetime):
+        return and_(cls.status.in_(CALL.groups["accepting"]), cls.opens_at <= now, cls.closes_at > now)
+
     __table_args__ = (
+        status_check("call"),
         CheckConstraint(f"funding_mode in {FUNDING_MODES}", name="funding_mode"),
         CheckConstraint("divergence_policy in ('mean_all', 'closest_two')", name="divergence_policy"),
         CheckConstraint("allocation_policy in ('strict', 'skip')", name="allocation_policy"),

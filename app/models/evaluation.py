@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.models.states import status_check
 from app.models.types import UTCDateTime, utcnow
 
 
@@ -28,6 +29,8 @@ class Assignment(db.Model):
     scores: Mapped[list[Score]] = relationship(back_populates="assignment", cascade="all, delete-orphan")
 
     __table_args__ = (
+        status_check("review"),
+        CheckConstraint("(declared_at is null) = (declaration_text is null)", name="declaration_with_time"),
         CheckConstraint(
             "status = 'assigned' or status in ('recused', 'revoked') or declared_at is not null",
             name="declared_before_opening",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -42,7 +42,11 @@ class Document(db.Model):
 
 
 class Message(db.Model):
-    """A notification: in the recipient's in-app list, and delivered by e-mail when mail is configured."""
+    """A notification: in the recipient's in-app list, and delivered by e-mail when mail is configured.
+
+    `delivery` says what became of the e-mail: `pending` (a server is configured; not yet accepted), `sent` (an SMTP
+    server accepted it, at `sent_at`), `in_app_only` (no MAIL_SERVER: nothing leaves the machine), `failed` (the
+    server refused it or was down, every try)."""
 
     __tablename__ = "messages"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,5 +60,11 @@ class Message(db.Model):
     entity_id: Mapped[int | None] = mapped_column(Integer)
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivery: Mapped[str] = mapped_column(String(20), default="pending")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("delivery in ('pending', 'in_app_only', 'sent', 'failed')", name="delivery_state"),
+        CheckConstraint("(delivery = 'sent') = (sent_at is not null)", name="sent_when_accepted"),
+    )

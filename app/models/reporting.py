@@ -7,6 +7,7 @@ from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.models.states import status_check
 from app.models.types import UTCDateTime
 
 
@@ -31,6 +32,9 @@ class Report(db.Model):
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         UniqueConstraint("application_id", "kind", name="uq_reports_application_kind"),
+        status_check("report"),
         CheckConstraint("kind in ('interim', 'final')", name="kind"),
+        CheckConstraint("(status = 'draft') = (submitted_at is null)", name="submitted_unless_draft"),
         CheckConstraint("(status = 'approved') = (approved_at is not null)", name="approved_time"),
+        CheckConstraint("(approved_by is null) = (approved_at is null)", name="approved_by_with_time"),
     )

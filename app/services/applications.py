@@ -2,20 +2,20 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from app import formatting
 from app.errors import Refused
 from app.extensions import db
-from app.models import Application, CheckResult, Clarification, NumberCounter, User
-from app.services import audit, jobs, organisations
+from app.i18n import N_
+from app.models import Application, CheckResult, Clarification, User
+from app.services import audit, jobs, numbering, organisations
 from app.services.audit import canonical_json
-from app.services.registry import effect, guard
+from app.services.registry import effect, guard, targets
 from app.services.workflow import fire
-from app.services.workflow import lock as lock_row
+from workflows.call import CALL
 
 CONTENT_FIELDS = ("summary", "objectives", "activities", "target_group", "participants", "participants_at_risk",
                   "start_on", "end_on", "declared_conflicts")
@@ -40,7 +40,7 @@ def save_draft(application: Application, actor: User, *, title: str, content: di
     if application.version != version:
         raise Refused(_("Someone else saved this application meanwhile. Reload the page and enter your changes "
                         "again."))
-    if application.call.status not in ("announced", "open") or application.call.closes_at <= _now():
+    if not application.call.accepting(_now()):
         raise Refused(_("The call is closed: drafts are read-only."))
     application.title = title.strip()
     application.content = {k: content.get(k) for k in CONTENT_FIELDS}
@@ -66,8 +66,8 @@ def frozen_content(application: Application) -> dict:
 @guard("call_accepting")
 def _call_accepting(ctx):
     call = ctx.entity.call
-    if call.status in ("cancelled", "draft") or call.opens_at is None or not (call.opens_at <= ctx.now < call.closes_at):
-        lang = formatting.user_lang()  # the times in the message's own language ('plkst.' only in Latvian)
+    if not call.accepting(ctx.now):
+        lang = formatting.current_lang()  # the times in the message's own language ('plkst.' only in Latvian)
         return _("The call is not accepting applications at %(time)s (Riga time). The deadline was %(deadline)s.",
                  time=formatting.moment(ctx.now, lang), deadline=formatting.deadline(call.closes_at, lang))
     return None
@@ -87,15 +87,13 @@ def content_problems(application: Application) -> list[str]:
     elif not isinstance(at_risk, int) or not 0 <= at_risk <= participants:
         problems.append(_("Participants at risk must be between 0 and the number of participants."))
     call = application.call
-    try:
-        start, end = date.fromisoformat(c.get("start_on") or ""), date.fromisoformat(c.get("end_on") or "")
-    except ValueError:
+    period = application.project_period
+    if not period.complete:
         problems.append(_("Enter the project's start and end dates."))
-    else:
-        if not (call.implementation_start <= start <= end <= call.implementation_end):
-            problems.append(_("The project must run within %(start)s–%(end)s.",
-                              start=formatting.day(call.implementation_start, formatting.user_lang()),
-                              end=formatting.day(call.implementation_end, formatting.user_lang())))
+    elif not (call.implementation_start <= period.start <= period.end <= call.implementation_end):
+        problems.append(_("The project must run within %(start)s–%(end)s.",
+                          start=formatting.day(call.implementation_start, formatting.current_lang()),
+                          end=formatting.day(call.implementation_end, formatting.current_lang())))
     return problems
 
 
@@ -110,11 +108,11 @@ def _amount_allowed(ctx):
     application, call = ctx.entity, ctx.entity.call
     if call.funding_mode == "lump_sum":
         if application.amount_cents != call.amount_cents:
-            return _("This call funds exactly %(amount)s per project.", amount=formatting.money(call.amount_cents, formatting.user_lang()))
+            return _("This call funds exactly %(amount)s per project.", amount=formatting.money(call.amount_cents, formatting.current_lang()))
         return None
     if not (call.min_amount_cents or 0) <= application.amount_cents <= (call.max_amount_cents or call.budget_cents):
-        return _("The amount must be between %(low)s and %(high)s.", low=formatting.money(call.min_amount_cents, formatting.user_lang()),
-                 high=formatting.money(call.max_amount_cents, formatting.user_lang()))
+        return _("The amount must be between %(low)s and %(high)s.", low=formatting.money(call.min_amount_cents, formatting.current_lang()),
+                 high=formatting.money(call.max_amount_cents, formatting.current_lang()))
     if sum(b.amount_cents for b in application.budget_lines) != application.amount_cents:
         return _("The budget lines must add up to the amount requested.")
     return None
@@ -133,8 +131,8 @@ def _organisation_valid(ctx):
 
 @guard("organisation_limit")
 def _organisation_limit(ctx):
+    """Counts without a lock: `fire` locks the organisation before a submit (workflow._lock_for)."""
     application = ctx.entity
-    lock_row(application.organisation)
     already = db.session.scalar(select(func.count(Application.id)).where(
         Application.call_id == application.call_id, Application.organisation_id == application.organisation_id,
         Application.id != application.id, Application.status.notin_(COUNTED_STATES_EXCLUDED)))
@@ -149,30 +147,29 @@ def _freeze(ctx):
     application = ctx.entity
     application.submitted_at = ctx.now
     application.content_sha256 = hashlib.sha256(canonical_json(frozen_content(application)).encode()).hexdigest()
-    number = db.session.execute(
-        update(NumberCounter).where(NumberCounter.call_id == application.call_id)
-        .values(last_number=NumberCounter.last_number + 1).returning(NumberCounter.last_number)).scalar_one()
-    application.number = f"{application.call.number_prefix}-{number:03d}"
+    numbering.await_number(application)  # the real number is taken just before commit
 
 
 @effect("queue_receipt")
 def _receipt(ctx):
+    """The receipt and its message, written with the stand-in number (see app/services/numbering.py)."""
     application = ctx.entity
-    context = {"application": {"number": application.number, "title": application.title,
-                               "submitted": formatting.moment(application.submitted_at),
+    number = application.number
+    context = {"application": {"number": number, "title": application.title,
+                               "submitted": formatting.moment(ctx.now),
                                "sha256": application.content_sha256, "content": application.content,
                                "amount": formatting.money(application.amount_cents)},
                "organisation": {"name": application.organisation.name,
                                 "registration_number": application.organisation.registration_number},
                "call": {"code": application.call.code, "title": application.call.title_lv}}
     lang = ctx.actor.language
-    document = jobs.queue_document("receipt", "application", application.id, lang, context,
-                                   f"{application.number}.pdf")
+    document = jobs.queue_document("receipt", "application", application.id, lang, context, f"{number}.pdf")
     application.receipt_document_id = document.id
-    jobs.notify(ctx.actor, "submitted", "Application %(number)s received", entity_type="application",
-                entity_id=application.id, document=document, number=application.number,
-                time=formatting.moment(application.submitted_at, lang), sha256=application.content_sha256,
-                title=application.title)
+    message = jobs.notify(ctx.actor, "submitted", N_("Application %(number)s received"), entity_type="application",
+                          entity_id=application.id, document=document, number=number,
+                          time=formatting.moment(ctx.now, lang), sha256=application.content_sha256,
+                          title=application.title)
+    numbering.fill_in_later(application, document, message)
 
 
 def submit(application: Application, actor: User):
@@ -184,11 +181,11 @@ def submit(application: Application, actor: User):
 @effect("notify_withdrawn")
 def _withdrawn(ctx):
     for member in ctx.entity.organisation.members:
-        jobs.notify(member, "withdrawn", "Application %(number)s withdrawn", entity_type="application",
+        jobs.notify(member, "withdrawn", N_("Application %(number)s withdrawn"), entity_type="application",
                     entity_id=ctx.entity.id, number=ctx.entity.number)
 
 
-@guard("answer_deadline_given")
+@guard("answer_deadline_given", input=True)
 def _answer_deadline(ctx):
     due, question = ctx.data.get("answer_due_at"), (ctx.data.get("question") or "").strip()
     if not question:
@@ -204,9 +201,9 @@ def _store_question(ctx):
     db.session.add(Clarification(application_id=application.id, question=ctx.data["question"].strip(),
                                  asked_by=ctx.actor.id, asked_at=ctx.now, answer_due_at=ctx.data["answer_due_at"]))
     for member in application.organisation.members:
-        jobs.notify(member, "clarification", "Clarification requested: %(number)s", entity_type="application",
-                    entity_id=application.id, number=application.number, question=ctx.data["question"],
-                    due=formatting.moment(ctx.data["answer_due_at"], member.language))
+        jobs.notify(member, "clarification", N_("Clarification requested: %(number)s"),
+                    entity_type="application", entity_id=application.id, number=application.number,
+                    question=ctx.data["question"], due=formatting.moment(ctx.data["answer_due_at"], member.language))
 
 
 def open_clarification(application: Application) -> Clarification | None:
@@ -220,9 +217,12 @@ def _before_answer_deadline(ctx):
     clarification = open_clarification(ctx.entity)
     if clarification is None or ctx.now >= clarification.answer_due_at:
         return _("The deadline for this clarification has passed.")
-    if not (ctx.data.get("answer") or "").strip():
-        return _("Write your answer.")
     return None
+
+
+@guard("answer_written", input=True)
+def _answer_written(ctx):
+    return None if (ctx.data.get("answer") or "").strip() else _("Write your answer.")
 
 
 @effect("store_answer")
@@ -270,7 +270,7 @@ def check_results(application: Application) -> list[CheckResult]:
     return db.session.scalars(select(CheckResult).where(CheckResult.application_id == application.id)).all()
 
 
-@guard("all_checks_passed")
+@guard("all_checks_passed", input=True)
 def _all_passed(ctx):
     results = {r.check_id: r for r in check_results(ctx.entity)}
     if any(c.id not in results or not results[c.id].passed for c in ctx.entity.call.checks):
@@ -278,7 +278,7 @@ def _all_passed(ctx):
     return None
 
 
-@guard("failed_check_reasons")
+@guard("failed_check_reasons", input=True)
 def _failed_reasons(ctx):
     failed = [r for r in check_results(ctx.entity) if r.passed is False]
     if not failed:
@@ -286,10 +286,10 @@ def _failed_reasons(ctx):
     return None
 
 
-@effect("review_if_evaluating")
-def _review_if_evaluating(ctx):
-    if ctx.entity.call.status in ("evaluation", "ranking", "awarded", "reporting"):
-        fire(ctx.entity, "start_review", None, caused_by=ctx.cause())
+@targets("itself_once_evaluation_started")
+def _itself_once_evaluation_started(ctx):
+    """Eligible after the call's evaluation started (a late clarification, an upheld appeal): straight to review."""
+    return [ctx.entity] if ctx.entity.call.status in CALL.groups["evaluation_started"] else []
 
 
 @effect("letter_ineligible")

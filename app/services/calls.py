@@ -10,11 +10,13 @@ from sqlalchemy import func, select
 from app import clock, formatting
 from app.errors import Refused
 from app.extensions import db
+from app.i18n import N_
 from app.models import Application, Assignment, Call, Check, Criterion, Decision, NumberCounter, RankingProtocol, User
 from app.services import audit, jobs, scoring
 from app.services.audit import canonical_json
-from app.services.registry import effect, guard
-from app.services.workflow import cascade, fire, lock
+from app.services.registry import effect, guard, targets
+from app.services.workflow import fire, lock
+from workflows.application import APPLICATION
 
 PENDING_CHECK_STATES = ("submitted", "clarification", "appealed")
 
@@ -116,7 +118,7 @@ def _dates_ordered(ctx):
     return None
 
 
-@guard("call_period_long_enough")
+@guard("call_period_long_enough", input=True)
 def _period_long_enough(ctx):
     c = ctx.entity
     if c.closes_at - c.opens_at < timedelta(days=30) and not ctx.data.get("confirm_short_period"):
@@ -124,7 +126,7 @@ def _period_long_enough(ctx):
     return None
 
 
-@guard("new_deadline_later")
+@guard("new_deadline_later", input=True)
 def _new_deadline_later(ctx):
     new = ctx.data.get("closes_at")
     if new is None or new <= ctx.entity.closes_at:
@@ -132,7 +134,7 @@ def _new_deadline_later(ctx):
     return None
 
 
-@guard("new_deadline_in_future")
+@guard("new_deadline_in_future", input=True)
 def _new_deadline_in_future(ctx):
     new = ctx.data.get("closes_at")
     if new is None or new <= ctx.now:
@@ -174,11 +176,16 @@ def latest_protocol(call: Call) -> RankingProtocol | None:
                               .order_by(RankingProtocol.id.desc()).limit(1)).first()
 
 
-@guard("protocol_current")
+@guard("ranking_confirmed")
+def _ranking_confirmed(ctx):
+    if latest_protocol(ctx.entity) is None:
+        return _("Confirm the ranking first: the commission protocol is not yet stored.")
+    return None
+
+
+@guard("protocol_current", costly=True)  # hashes every score, amount and the budget
 def _protocol_current(ctx):
     protocol = latest_protocol(ctx.entity)
-    if protocol is None:
-        return _("Confirm the ranking first: the commission protocol is not yet stored.")
     if protocol.inputs_sha256 != scoring.inputs_hash(ctx.entity):
         return _("Scores, amounts or the budget changed since the ranking was confirmed. Confirm it again.")
     return None
@@ -196,7 +203,7 @@ def _within_budget(ctx):
 @guard("grants_all_ended")
 def _grants_ended(ctx):
     open_grants = db.session.scalar(select(func.count(Application.id)).where(
-        Application.call_id == ctx.entity.id, Application.status.in_(("funded", "accepted", "contracted"))))
+        Application.call_id == ctx.entity.id, Application.status.in_(APPLICATION.groups["award_open"])))
     if open_grants:
         return _("%(n)s grants are not yet closed or terminated.", n=open_grants)
     from app.models import Recovery
@@ -267,7 +274,7 @@ def _members_with_drafts(call: Call) -> list[User]:
 @effect("notify_draft_owners")
 def _notify_drafts(ctx):
     for user in _members_with_drafts(ctx.entity):
-        jobs.notify(user, "deadline_extended", "Deadline extended: %(code)s", entity_type="call",
+        jobs.notify(user, "deadline_extended", N_("Deadline extended: %(code)s"), entity_type="call",
                     entity_id=ctx.entity.id, code=ctx.entity.code,
                     deadline=formatting.deadline(ctx.entity.closes_at, user.language), reason=ctx.note)
 
@@ -275,9 +282,9 @@ def _notify_drafts(ctx):
 @effect("notify_organisations")
 def _notify_all(ctx):
     for user in db.session.scalars(select(User).where(User.role == "applicant", User.active).order_by(User.id)):
-        jobs.notify(user, "call_reopened", "Call reopened: %(code)s", entity_type="call", entity_id=ctx.entity.id,
-                    code=ctx.entity.code, deadline=formatting.deadline(ctx.entity.closes_at, user.language),
-                    reason=ctx.note)
+        jobs.notify(user, "call_reopened", N_("Call reopened: %(code)s"), entity_type="call",
+                    entity_id=ctx.entity.id, code=ctx.entity.code,
+                    deadline=formatting.deadline(ctx.entity.closes_at, user.language), reason=ctx.note)
 
 
 @effect("notify_applicants_cancelled")
@@ -285,8 +292,8 @@ def _notify_cancelled(ctx):
     users = db.session.scalars(select(User).join(Application, Application.organisation_id == User.organisation_id)
                                .where(Application.call_id == ctx.entity.id).distinct().order_by(User.id)).all()
     for user in users:
-        jobs.notify(user, "call_cancelled", "Call cancelled: %(code)s", entity_type="call", entity_id=ctx.entity.id,
-                    code=ctx.entity.code, reason=ctx.note)
+        jobs.notify(user, "call_cancelled", N_("Call cancelled: %(code)s"), entity_type="call",
+                    entity_id=ctx.entity.id, code=ctx.entity.code, reason=ctx.note)
 
 
 def _applications(call: Call, status: str) -> list[Application]:
@@ -294,30 +301,30 @@ def _applications(call: Call, status: str) -> list[Application]:
                               .order_by(Application.id).with_for_update()).all()
 
 
-@effect("start_reviews")
-def _start_reviews(ctx):
-    cascade(_applications(ctx.entity, "eligible"), "start_review", ctx.event)
+@targets("eligible_applications")
+def _eligible(ctx):
+    return _applications(ctx.entity, "eligible")
 
 
-@effect("complete_reviews")
-def _complete_reviews(ctx):
-    cascade(_applications(ctx.entity, "in_review"), "complete_review", ctx.event)
+@targets("applications_in_review")
+def _in_review(ctx):
+    return _applications(ctx.entity, "in_review")
+
+
+@targets("applications_on_reserve")
+def _on_reserve(ctx):
+    return _applications(ctx.entity, "reserve")
 
 
 @effect("store_protocol")
 def _store_protocol(ctx):
     call = ctx.entity
-    ranked = scoring.compute(call)
-    rows = [{"application_id": r.application_id, "rank": r.rank, "decision": r.decision, "passed": r.passed,
-             "failures": list(r.failures), "total": str(r.aggregate.total),
-             "weighted_total": str(r.aggregate.weighted_total), "tie_broken_by": r.tie_broken_by,
-             "amount_cents": r.amount_cents} for r in ranked]
+    from app.services.protocols import protocol_context, stored_rows
+
     protocol = RankingProtocol(call_id=call.id, confirmed_by=ctx.actor.id, confirmed_at=ctx.now,
-                               inputs_sha256=scoring.inputs_hash(call), ranking=rows)
+                               inputs_sha256=scoring.inputs_hash(call), ranking=stored_rows(scoring.compute(call)))
     db.session.add(protocol)
     db.session.flush()
-    from app.services.protocols import protocol_context
-
     document = jobs.queue_document("protocol", "call", call.id, "lv", protocol_context(call, protocol),
                                    f"{call.code}-protokols-{protocol.id}.pdf")
     protocol.document_id = document.id
@@ -325,23 +332,29 @@ def _store_protocol(ctx):
 
 @effect("apply_decisions")
 def _apply_decisions(ctx):
+    """Each reviewed application's Decision from the confirmed protocol; the cascades then move them."""
+    from app.services.decisions import supersede  # decisions imports this module
+
     protocol = latest_protocol(ctx.entity)
     by_id = {row["application_id"]: row for row in protocol.ranking}
-    trigger_of = {"funded": "fund", "reserve": "reserve", "rejected": "reject"}
     for application in _applications(ctx.entity, "reviewed"):
         row = by_id[application.id]
-        db.session.add(Decision(application_id=application.id, protocol_id=protocol.id, outcome=row["decision"],
-                                rank=row["rank"], total=row["total"], weighted_total=row["weighted_total"],
-                                tie_broken_by=row["tie_broken_by"], failures=row["failures"],
-                                amount_cents=row["amount_cents"] if row["decision"] == "funded" else 0,
-                                decided_at=ctx.now))
-        db.session.flush()
-        fire(application, trigger_of[row["decision"]], None, caused_by=ctx.event)
+        supersede(application, Decision(protocol_id=protocol.id, outcome=row["decision"], rank=row["rank"],
+                                        total=row["total"], weighted_total=row["weighted_total"],
+                                        tie_broken_by=row["tie_broken_by"], failures=row["failures"],
+                                        amount_cents=row["amount_cents"] if row["decision"] == "funded" else 0,
+                                        decided_at=ctx.now))
 
 
-@effect("expire_reserves")
-def _expire_reserves(ctx):
-    cascade(_applications(ctx.entity, "reserve"), "expire_reserve", ctx.event)
+def _ranked(ctx, outcome: str) -> list[Application]:
+    """The reviewed applications the confirmed protocol gives `outcome`, in id order."""
+    chosen = {row["application_id"] for row in latest_protocol(ctx.entity).ranking if row["decision"] == outcome}
+    return [a for a in _applications(ctx.entity, "reviewed") if a.id in chosen]
+
+
+targets("ranked_funded")(lambda ctx: _ranked(ctx, "funded"))
+targets("ranked_reserve")(lambda ctx: _ranked(ctx, "reserve"))
+targets("ranked_rejected")(lambda ctx: _ranked(ctx, "rejected"))
 
 
 # --- operations -------------------------------------------------------------------------------------------
@@ -362,4 +375,4 @@ def awarded_total(call: Call) -> int:
     return db.session.scalar(
         select(func.coalesce(func.sum(Decision.amount_cents), 0)).join(Application)
         .where(Application.call_id == call.id, Decision.current, Decision.outcome == "funded",
-               Application.status.in_(("funded", "accepted", "contracted", "closed")))) or 0
+               Application.status.in_(APPLICATION.groups["holds_award"]))) or 0

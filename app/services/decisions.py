@@ -8,22 +8,41 @@ from sqlalchemy import select
 
 from app import formatting
 from app.extensions import db
+from app.i18n import N_
 from app.models import Appeal, Application, Assignment, Decision, User
 from app.services import jobs
 from app.services.calls import awarded_total
-from app.services.registry import effect, guard, selector
+from app.services.registry import effect, guard, selector, targets
 
 LETTER_SUBJECTS = {
-    "ineligible": "Decision on application %(number)s: not eligible",
-    "funded": "Decision on application %(number)s: funded",
-    "reserve": "Decision on application %(number)s: reserve list",
-    "rejected": "Decision on application %(number)s: not funded",
+    "ineligible": N_("Decision on application %(number)s: not eligible"),
+    "funded": N_("Decision on application %(number)s: funded"),
+    "reserve": N_("Decision on application %(number)s: reserve list"),
+    "rejected": N_("Decision on application %(number)s: not funded"),
 }
 
 
 def current_decision(application: Application) -> Decision | None:
     return db.session.scalars(select(Decision).where(Decision.application_id == application.id, Decision.current)
-                              .order_by(Decision.id.desc())).first()
+                              ).one_or_none()
+
+
+def supersede(application: Application, replacement: Decision | None = None) -> Decision | None:
+    """Retire the application's current decision, if any, and make `replacement` (if given) the current one.
+
+    The one writer of `Decision.current`: the database allows one current decision per application (a partial
+    unique index), so the old one is retired and flushed before the new one is inserted. Returns the decision that
+    is now current."""
+    old = current_decision(application)
+    if old is not None:
+        old.current = False
+        db.session.flush()
+    if replacement is None:
+        return None
+    replacement.application_id, replacement.current = application.id, True
+    db.session.add(replacement)
+    db.session.flush()
+    return replacement
 
 
 def send_letter(application: Application, ctx, outcome: str, extra: dict | None = None) -> None:
@@ -100,7 +119,7 @@ def _budget_covers(ctx):
     call = ctx.entity.call
     if awarded_total(call) + ctx.entity.amount_cents > call.budget_cents:
         return _("Not enough money is free: %(free)s remains.",
-                 free=formatting.money(call.budget_cents - awarded_total(call), formatting.user_lang()))
+                 free=formatting.money(call.budget_cents - awarded_total(call), formatting.current_lang()))
     return None
 
 
@@ -108,13 +127,11 @@ def _budget_covers(ctx):
 def _promote(ctx):
     application = ctx.entity
     old = current_decision(application)
-    if old is not None:
-        old.current = False
-    db.session.add(Decision(application_id=application.id, protocol_id=old.protocol_id if old else None,
-                            outcome="funded", rank=old.rank if old else None, total=old.total if old else "0",
-                            weighted_total=old.weighted_total if old else "0", amount_cents=application.amount_cents,
-                            override_justification=ctx.note, decided_at=ctx.now))
-    db.session.flush()
+    supersede(application, Decision(protocol_id=old.protocol_id if old else None, outcome="funded",
+                                    rank=old.rank if old else None, total=old.total if old else "0",
+                                    weighted_total=old.weighted_total if old else "0",
+                                    amount_cents=application.amount_cents, override_justification=ctx.note,
+                                    decided_at=ctx.now))
 
 
 @guard("before_offer_deadline")
@@ -138,11 +155,11 @@ def _accept(ctx):
 def _release(ctx):
     decision = current_decision(ctx.entity)
     if decision is not None and decision.outcome == "funded":
-        decision.current = False
+        supersede(ctx.entity)
     admins = db.session.scalars(select(User).where(User.role == "admin", User.active).order_by(User.id)).all()
     for admin in admins:
         if admin.programme_level or ctx.entity.call.organiser_id in admin.organiser_ids:
-            jobs.notify(admin, "declined", "Offer declined: %(number)s", entity_type="application",
+            jobs.notify(admin, "declined", N_("Offer declined: %(number)s"), entity_type="application",
                         entity_id=ctx.entity.id, number=ctx.entity.number)
 
 
@@ -192,29 +209,27 @@ def _decide(ctx):
     appeal.outcome = "upheld" if ctx.trigger == "uphold_appeal" else "dismissed"
     appeal.decision_reasons, appeal.decided_by, appeal.decided_at = ctx.note, ctx.actor.id, ctx.now
     for member in ctx.entity.organisation.members:
-        jobs.notify(member, "appeal_decided", "Appeal decided: %(number)s", entity_type="application",
+        jobs.notify(member, "appeal_decided", N_("Appeal decided: %(number)s"), entity_type="application",
                     entity_id=ctx.entity.id, number=ctx.entity.number, outcome=appeal.outcome, reasons=ctx.note)
 
 
-@effect("reopen_reviews")
-def _reopen_reviews(ctx):
-    """Scoring grounds upheld: the old result no longer stands and the submitted reviews are opened again;
-    when the last one is resubmitted the application is reviewed and an admin re-ranks it."""
-    from app.services.workflow import fire
+@effect("retire_decision")
+def _retire_decision(ctx):
+    """Scoring grounds upheld: the old result no longer stands (the cascade then reopens the submitted reviews;
+    when the last one is resubmitted the application is reviewed and an admin re-ranks it)."""
+    supersede(ctx.entity)
 
-    decision = current_decision(ctx.entity)
-    if decision is not None:
-        decision.current = False
-    submitted = db.session.scalars(select(Assignment).where(
+
+@targets("submitted_reviews")
+def _submitted_reviews(ctx):
+    return db.session.scalars(select(Assignment).where(
         Assignment.application_id == ctx.entity.id, Assignment.status == "submitted").order_by(Assignment.id)).all()
-    for assignment in submitted:
-        fire(assignment, "reopen", ctx.actor, ctx.note, caused_by=ctx.cause())
 
 
 OUTCOME_OF = {"fund": "funded", "reserve": "reserve", "reject": "rejected"}
 
 
-@guard("rerank_justified")
+@guard("rerank_justified", input=True)
 def _rerank_justified(ctx):
     if ctx.actor is None:
         return None  # publish_results: the confirmed protocol is the justification
@@ -237,19 +252,13 @@ def _record_rerank(ctx):
     from app.services import scoring
 
     application = ctx.entity
-    old = current_decision(application)
-    if old is not None:
-        old.current = False
-    db.session.flush()
     aggregate = scoring.aggregate_for(application)
     call = application.call
     failures = ranking.pass_failures(aggregate, scoring.criteria_of(call), scoring.rules_of(call))
-    db.session.add(Decision(application_id=application.id, outcome=OUTCOME_OF[ctx.trigger], rank=None,
-                            total=str(aggregate.total), weighted_total=str(aggregate.weighted_total),
-                            failures=failures,
-                            amount_cents=application.amount_cents if ctx.trigger == "fund" else 0,
-                            override_justification=ctx.note, decided_at=ctx.now))
-    db.session.flush()
+    supersede(application, Decision(outcome=OUTCOME_OF[ctx.trigger], rank=None, total=str(aggregate.total),
+                                    weighted_total=str(aggregate.weighted_total), failures=failures,
+                                    amount_cents=application.amount_cents if ctx.trigger == "fund" else 0,
+                                    override_justification=ctx.note, decided_at=ctx.now))
 
 
 def _prior(application) -> str | None:

@@ -9,15 +9,17 @@ from sqlalchemy import func, select
 from app import formatting
 from app.errors import Refused
 from app.extensions import db
+from app.i18n import N_
 from app.models import Application, Assignment, ConflictOfInterest, Score, User
 from app.services import audit, jobs, scoring
 from app.services.organisations import conflict_by_domain
-from app.services.registry import effect, guard
-from app.services.workflow import fire
+from app.services.registry import effect, guard, targets
+from workflows.call import CALL
 
 LIVE = ("assigned", "accepted", "submitted")
-DECLARATION = ("I declare that I have no conflict of interest with this application, its organisation or its "
-               "people, and that I will keep its content confidential.")
+# What an evaluator declares, translated where it is shown and stored in the language they read it in.
+DECLARATION = N_("I declare that I have no conflict of interest with this application, its organisation or its "
+                 "people, and that I will keep its content confidential.")
 
 
 def conflict_reason(evaluator: User, application: Application) -> str | None:
@@ -53,8 +55,8 @@ def assign(application: Application, evaluator: User, actor: User | None, now=No
     db.session.flush()
     audit.record("assignment", assignment.id, "assign", None, "assigned", actor.id if actor else None,
                  data={"application": application.id, "evaluator": evaluator.id})
-    jobs.notify(evaluator, "assigned", "New application to evaluate: %(number)s", entity_type="assignment",
-                entity_id=assignment.id, number=application.number,
+    jobs.notify(evaluator, "assigned", N_("New application to evaluate: %(number)s"),
+                entity_type="assignment", entity_id=assignment.id, number=application.number,
                 due=formatting.moment(assignment.review_due_at, evaluator.language))
     return assignment
 
@@ -95,8 +97,8 @@ def save_scores(assignment: Assignment, actor: User, scores: dict[int, tuple[int
         if half_points is not None and (not 0 <= half_points <= criterion.max_half_points
                                         or half_points % criterion.step_half_points):
             raise Refused(_("Criterion %(code)s: the score must be from 0 to %(max)s in steps of %(step)s.",
-                            code=criterion.code, max=formatting.points(criterion.max_half_points, formatting.user_lang()),
-                            step=formatting.points(criterion.step_half_points, formatting.user_lang())))
+                            code=criterion.code, max=formatting.points(criterion.max_half_points, formatting.current_lang()),
+                            step=formatting.points(criterion.step_half_points, formatting.current_lang())))
     existing = {s.criterion_id: s for s in assignment.scores}
     for criterion_id, (half_points, comment) in scores.items():
         score = existing.get(criterion_id) or Score(assignment=assignment, criterion_id=criterion_id)
@@ -165,9 +167,12 @@ def submitted_count(application: Application) -> int:
         Assignment.application_id == application.id, Assignment.status == "submitted"))
 
 
-@effect("complete_late_review")
-def _complete_late(ctx):
+@targets("application_once_late_reviews_are_in")
+def _late_reviews_in(ctx):
+    """The last review submitted after evaluation finished (a replacement, a reopened one): its application is
+    reviewed. During evaluation the admin's finish_evaluation completes them all."""
     application = ctx.entity.application
-    past_evaluation = application.call.status in ("ranking", "awarded", "reporting")
+    past_evaluation = application.call.status in CALL.groups["evaluation_finished"]
     if past_evaluation and application.status == "in_review" and submitted_count(application) >= needed(application):
-        fire(application, "complete_review", None, caused_by=ctx.cause())
+        return [application]
+    return []

@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 
 from app import formatting
 from app.extensions import db
+from app.i18n import N_
 from app.models import Application, Grant, Payment, Recovery, Report
 from app.services import audit, jobs
 from app.services.decisions import current_decision
-from app.services.registry import effect, guard
-from app.services.workflow import fire
+from app.services.registry import effect, guard, targets
 
 
 def tranche_amounts(total_cents: int, percents: list[int]) -> list[int]:
@@ -44,7 +44,7 @@ def _create_grant(ctx):
         db.session.flush()
         audit.record("report", report.id, "create", None, "draft", ctx.actor.id, caused_by=ctx.cause())
     for member in application.organisation.members:
-        jobs.notify(member, "signed", "Agreement signed: %(number)s", entity_type="application",
+        jobs.notify(member, "signed", N_("Agreement signed: %(number)s"), entity_type="application",
                     entity_id=application.id, number=application.number,
                     amount=formatting.money(amount, member.language))
 
@@ -62,10 +62,7 @@ def paid_total(application: Application) -> int:
 def _terminate(ctx):
     application = ctx.entity
     grant_of(application).termination_reason = ctx.note
-    for payment in db.session.scalars(select(Payment).where(Payment.application_id == application.id,
-                                                            Payment.status == "scheduled").order_by(Payment.id)):
-        fire(payment, "cancel", None, _("The agreement was terminated."), caused_by=ctx.cause())
-    paid = paid_total(application)
+    paid = paid_total(application)  # the scheduled tranches are cancelled next (the transition's cascade)
     demanded = min(ctx.data.get("recovery_cents", paid), paid) if ctx.trigger == "terminate" else paid
     if demanded > 0:
         recovery = Recovery(application_id=application.id, amount_cents=demanded,
@@ -75,6 +72,12 @@ def _terminate(ctx):
         audit.record("recovery", recovery.id, "demand", None, "demanded",
                      ctx.actor.id if ctx.actor else None, caused_by=ctx.cause(),
                      data={"amount_cents": recovery.amount_cents})
+
+
+@targets("scheduled_payments")
+def _scheduled_payments(ctx):
+    return db.session.scalars(select(Payment).where(Payment.application_id == ctx.entity.id,
+                                                    Payment.status == "scheduled").order_by(Payment.id)).all()
 
 
 @guard("grant_settled")
@@ -113,7 +116,7 @@ def _within_grant(ctx):
     return None
 
 
-@guard("bank_reference_given")
+@guard("bank_reference_given", input=True)
 def _bank_reference(ctx):
     return None if (ctx.data.get("bank_reference") or "").strip() else _("Enter the bank reference of the transfer.")
 

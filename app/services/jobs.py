@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app import clock, documents
+from app.database import writing
 from app.extensions import db
 from app.models import Document, Job, Message, User
 
@@ -31,10 +32,13 @@ def queue_document(kind: str, entity_type: str, entity_id: int, language: str, c
 
 def notify(user: User, template: str, subject: str, *, entity_type: str | None = None,
            entity_id: int | None = None, document: Document | None = None, **context) -> Message:
-    """Queue a message in the user's language. `subject` is an untranslated msgid with %(name)s fields."""
+    """Queue a message in the user's language. `subject` is an untranslated msgid with %(name)s fields, written
+    `N_("…")` where it is passed (app/i18n.py), so that pybabel extracts it and it is translated here.
+    Without MAIL_SERVER the message is only in the user's in-app list, and says so from the start."""
     with force_locale(user.language):
         message = Message(
             user_id=user.id, recipient=user.email, language=user.language,
+            delivery="pending" if current_app.config["MAIL_SERVER"] else "in_app_only",
             subject=_(subject, **context),
             body_text=render_template(f"email/{template}.txt", user=user, **context),
             body_html=render_template(f"email/{template}.html", user=user, **context),
@@ -64,36 +68,58 @@ def render_stored(document_id: int) -> Document:
         kind, context, language = document.kind, document.context, document.language
         db.session.rollback()
         pdf = documents.render(kind, context, language)
-        document = db.session.scalars(select(Document).where(Document.id == document_id).with_for_update()
-                                      .execution_options(populate_existing=True)).one()
-        if document.sha256 is None:
-            document.content, document.sha256 = pdf, hashlib.sha256(pdf).hexdigest()
-            document.rendered_at = clock.now()
-        db.session.commit()
+        with writing():  # a first download in a GET stores the rendering too: begin IMMEDIATE (app/database.py)
+            document = db.session.scalars(select(Document).where(Document.id == document_id).with_for_update()
+                                          .execution_options(populate_existing=True)).one()
+            if document.sha256 is None:
+                document.content, document.sha256 = pdf, hashlib.sha256(pdf).hexdigest()
+                document.rendered_at = clock.now()
+            db.session.commit()
     return document
 
 
 def deliver(message_id: int) -> None:
-    """Send one message over SMTP (when configured), outside any transaction, then stamp it sent."""
+    """Send one message over SMTP, outside any transaction. It is stamped sent only once the server accepted it
+    (`send_message` returned without refusing the recipient); a refusal or a server that is down raises, and the
+    job is retried. Without MAIL_SERVER nothing leaves the machine: the message stays in the in-app list only."""
     message = db.session.get(Message, message_id)
     server = current_app.config["MAIL_SERVER"]
-    if server:
-        mail = EmailMessage()
-        mail["From"] = current_app.config["MAIL_SENDER"]
-        mail["To"] = message.recipient
-        mail["Subject"] = message.subject
-        mail.set_content(message.body_text)
-        mail.add_alternative(message.body_html, subtype="html")
-        if message.document_id:
-            document = render_stored(message.document_id)
-            mail.add_attachment(document.content, maintype="application", subtype="pdf",
-                                filename=document.filename)
-        db.session.rollback()
-        with smtplib.SMTP(server, current_app.config["MAIL_PORT"], timeout=30) as smtp:
-            smtp.send_message(mail)
+    if not server:
+        message.delivery = "in_app_only"
+        db.session.commit()
+        return
+    mail = EmailMessage()
+    mail["From"] = current_app.config["MAIL_SENDER"]
+    mail["To"] = message.recipient
+    mail["Subject"] = message.subject
+    mail.set_content(message.body_text)
+    mail.add_alternative(message.body_html, subtype="html")
+    if message.document_id:
+        document = render_stored(message.document_id)
+        mail.add_attachment(document.content, maintype="application", subtype="pdf", filename=document.filename)
+    db.session.rollback()
+    with smtplib.SMTP(server, current_app.config["MAIL_PORT"], timeout=30) as smtp:
+        refused = smtp.send_message(mail)
+    if refused:
+        raise smtplib.SMTPRecipientsRefused(refused)
     message = db.session.get(Message, message_id)
-    message.sent_at = clock.now()
+    message.delivery, message.sent_at = "sent", clock.now()
     db.session.commit()
+
+
+def undelivered(message_id: int) -> None:
+    """The e-mail job gave up: the message is in the in-app list only, and says the e-mail failed."""
+    message = db.session.get(Message, message_id)
+    if message.delivery != "sent":
+        message.delivery = "failed"
+
+
+def copy_of(document_id: int | None, user: User) -> Message | None:
+    """The message that carried `document_id` to `user` (the receipt to its submitter), if there is one."""
+    if document_id is None:
+        return None
+    return db.session.scalars(select(Message).where(Message.document_id == document_id, Message.user_id == user.id)
+                              .order_by(Message.id.desc())).first()
 
 
 def _claim_next() -> Job | None:
@@ -130,6 +156,8 @@ def run_pending(limit: int = 200) -> int:
             job = db.session.get(Job, job_id)
             job.error = str(error)[:2000]
             job.status = "failed" if job.attempts >= 3 else "pending"
+            if job.status == "failed" and kind == "email":
+                undelivered(target_id)
             db.session.commit()
             if job.status == "pending":
                 break

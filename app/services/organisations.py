@@ -7,10 +7,11 @@ from stdnum import iban as iban_number
 from stdnum.exceptions import ValidationError
 from stdnum.lv import pvn
 
+from app import clock
 from app.errors import Refused
 from app.extensions import db
 from app.models import Organisation, User
-from app.services import audit
+from app.services import accounts, audit
 
 PUBLIC_MAIL_DOMAINS = {"gmail.com", "inbox.lv", "outlook.com", "hotmail.com", "yahoo.com", "mail.ru", "one.lv",
                        "apollo.lv", "icloud.com", "tvnet.lv"}
@@ -42,14 +43,26 @@ def profile_problems(organisation: Organisation) -> list[str]:
                         iban_problem(organisation.iban)) if p]
 
 
+def registration_problems(*, organisation_name: str, registration_number: str, iban: str, user_name: str,
+                          email: str, password: str) -> list[str]:
+    """What is wrong with a registration, apart from its e-mail (which the public form never tells about)."""
+    problems = [p for p in (registration_number_problem(registration_number), iban_problem(iban),
+                            accounts.password_problem(password, email, user_name, organisation_name)) if p]
+    if db.session.scalar(select(Organisation.id).where(Organisation.registration_number
+                                                       == registration_number.strip())):
+        problems.append(_("This organisation is already registered. Ask its members to add you."))
+    return problems
+
+
 def register(*, organisation_name: str, registration_number: str, legal_form: str, iban: str,
              organisation_email: str, address: str, user_name: str, email: str, password: str,
-             language: str = "lv") -> User:
-    """Create an NGO and its first member. Raises Refused with every problem; writes nothing then."""
-    problems = [p for p in (registration_number_problem(registration_number), iban_problem(iban)) if p]
+             language: str = "lv", confirmed: bool = True) -> User:
+    """Create an NGO and its first member. Raises Refused with every problem; writes nothing then. Unconfirmed
+    (the public form, app/services/registration.py): the member logs in only after opening the link sent to the
+    e-mail, and the audit trail records the registration then."""
+    problems = registration_problems(organisation_name=organisation_name, registration_number=registration_number,
+                                     iban=iban, user_name=user_name, email=email, password=password)
     registration_number = registration_number.strip()
-    if db.session.scalar(select(Organisation.id).where(Organisation.registration_number == registration_number)):
-        problems.append(_("This organisation is already registered. Ask its members to add you."))
     if db.session.scalar(select(User.id).where(User.email == email.strip().lower())):
         problems.append(_("An account with this e-mail already exists."))
     if problems:
@@ -60,13 +73,19 @@ def register(*, organisation_name: str, registration_number: str, legal_form: st
     db.session.add(organisation)
     db.session.flush()
     user = User(email=email.strip().lower(), name=user_name.strip(), role="applicant",
-                organisation_id=organisation.id, language=language)
+                organisation_id=organisation.id, language=language,
+                unconfirmed_since=None if confirmed else clock.now())
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
-    audit.record("organisation", organisation.id, "register", None, "registered", user.id,
-                 data={"registration_number": registration_number})
+    if confirmed:
+        record_registration(user)
     return user
+
+
+def record_registration(user: User) -> None:
+    audit.record("organisation", user.organisation_id, "register", None, "registered", user.id,
+                 data={"registration_number": user.organisation.registration_number})
 
 
 def conflict_by_domain(evaluator: User, organisation: Organisation) -> bool:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.errors import Refused
 from app.extensions import db
+from app.i18n import N_
 from app.models import Payment, Report, User
 from app.services import jobs
 from app.services.registry import effect, guard
@@ -57,7 +58,7 @@ def _stamp(ctx):
 def _changes(ctx):
     ctx.entity.reviewer_note = ctx.note
     for member in ctx.entity.application.organisation.members:
-        jobs.notify(member, "report_changes", "Report needs changes: %(number)s", entity_type="report",
+        jobs.notify(member, "report_changes", N_("Report needs changes: %(number)s"), entity_type="report",
                     entity_id=ctx.entity.id, number=ctx.entity.application.number, note=ctx.note)
 
 

@@ -32,11 +32,16 @@ def rules_of(call: Call, budget_cents: int | None = None) -> ranking.Rules:
 
 
 def _entries(call: Call, states=("reviewed",)) -> list[ranking.Entry]:
-    code_of = {c.id: c.code for c in call.criteria}
     applications = db.session.scalars(
         select(Application).where(Application.call_id == call.id, Application.status.in_(states))
         .order_by(Application.id)
     ).all()
+    return _entries_of(call, applications)
+
+
+def _entries_of(call: Call, applications) -> list[ranking.Entry]:
+    """The ranking's view of these applications of `call`: amounts, submission times, the submitted reviews."""
+    code_of = {c.id: c.code for c in call.criteria}
     assignments = db.session.scalars(
         select(Assignment).where(Assignment.application_id.in_([a.id for a in applications] or [-1]),
                                  Assignment.status == "submitted")
@@ -55,9 +60,13 @@ def compute(call: Call, states=("reviewed",)) -> list[ranking.Ranked]:
     return ranking.rank_and_allocate(_entries(call, states), criteria_of(call), rules_of(call))
 
 
+def _reviews_of(application: Application) -> tuple[ranking.Review, ...]:
+    """One application's submitted reviews, loading nothing else of its call."""
+    return _entries_of(application.call, [application])[0].reviews
+
+
 def aggregate_for(application: Application) -> ranking.Aggregate:
-    entries = [e for e in _entries(application.call, (application.status,)) if e.application_id == application.id]
-    return ranking.aggregate(entries[0].reviews, criteria_of(application.call), rules_of(application.call))
+    return ranking.aggregate(_reviews_of(application), criteria_of(application.call), rules_of(application.call))
 
 
 def inputs_hash(call: Call) -> str:
@@ -73,7 +82,6 @@ def inputs_hash(call: Call) -> str:
 
 
 def is_divergent(application: Application) -> bool:
-    entries = [e for e in _entries(application.call, (application.status,)) if e.application_id == application.id]
-    reviews = entries[0].reviews if entries else ()
+    reviews = _reviews_of(application)
     return len(reviews) >= 2 and ranking.is_divergent(reviews, criteria_of(application.call),
                                                       rules_of(application.call))

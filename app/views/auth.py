@@ -1,5 +1,5 @@
 """Login, logout, NGO registration, the in-app messages."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -7,17 +7,18 @@ from sqlalchemy import select
 from app import policies
 from app.errors import Refused
 from app.extensions import db, login_manager
+from app.forms import FlaskForm
 from app.forms.accounts import LoginForm, RegisterForm
-from app.models import Message, User
-from app.services import accounts, organisations
+from app.models import Message
+from app.services import accounts, registration
 from app.views.common import current_lang, safe_next
 
 bp = Blueprint("auth", __name__)
 
 
 @login_manager.user_loader
-def load_user(user_id):
-    return db.session.get(User, int(user_id))
+def load_user(session_id):
+    return accounts.session_user(session_id)
 
 
 def _home_for(user) -> str:
@@ -41,6 +42,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        accounts.end_sessions(current_user)  # every copy of this session's cookie, and the user's other sessions
+        db.session.commit()
     logout_user()
     flash(_("You have logged out."), "success")
     return redirect(url_for("public.index"))
@@ -54,7 +58,7 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = organisations.register(
+            registration.request_registration(
                 organisation_name=form.organisation_name.data, registration_number=form.registration_number.data,
                 legal_form=form.legal_form.data, iban=form.iban.data,
                 organisation_email=form.organisation_email.data, address=form.address.data or "",
@@ -65,10 +69,32 @@ def register():
             db.session.rollback()
             flash(refused.message, "error")
         else:
-            login_user(user)
-            flash(_("Your organisation is registered. You can now apply."), "success")
-            return redirect(url_for("applicant.home"))
+            return redirect(url_for(".registration_sent"))
     return render_template("auth/register.html", form=form)
+
+
+@bp.get("/register/sent")
+def registration_sent():
+    return render_template("auth/registration_sent.html", mail_on=bool(current_app.config.get("MAIL_SERVER")))
+
+
+@bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+def confirm(token):
+    """The link from the e-mail shows a button; only its POST confirms (a mail scanner that opens links must not)."""
+    form = FlaskForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            user = registration.confirm(token)
+            db.session.commit()
+        except Refused as refused:
+            db.session.rollback()
+            flash(refused.message, "error")
+            return redirect(url_for(".register"))
+        logout_user()
+        login_user(user)
+        flash(_("Your organisation is registered. You can now apply."), "success")
+        return redirect(url_for("applicant.home"))
+    return render_template("auth/confirm.html", form=form)
 
 
 @bp.get("/messages")

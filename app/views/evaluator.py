@@ -8,30 +8,18 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import selectinload
 
 from app import policies
-from app.errors import NotAllowed, NotFound, Refused
+from app.errors import NotFound
 from app.extensions import db
 from app.forms.reviews import ActionForm, score_sheet
 from app.models import Application, Assignment
 from app.services import evaluation
-from app.services.workflow import available, fire
-from app.views.applicant import project_period
-from app.views.common import attempt, current_lang, flash_refusal, only_role
-from workflows.engine import NotAvailable
+from app.services.workflow import fire, offers
+from app.views.common import attempt, current_lang, only_role, paginate, save_then_submit
 
 bp = Blueprint("evaluator", __name__, url_prefix="/evaluate")
 
 DECLARATION_TRIGGERS = ("declare_no_conflict", "recuse")
 ACTIVE = ("assigned", "accepted")
-
-
-def N_(text: str) -> str:  # noqa: N802  marks a msgid for pybabel without translating it here
-    return text
-
-
-# pybabel extracts only literals: the service's declaration is spelt out here so the catalogues carry it.
-# A test keeps the two identical.
-DECLARATION_MSGID = N_("I declare that I have no conflict of interest with this application, its organisation or "
-                       "its people, and that I will keep its content confidential.")
 PAGE_SIZE = 25
 
 
@@ -44,11 +32,10 @@ def queue():
     """Every assignment except revoked ones. Of an application the evaluator is conflicted with, nothing is
     shown but the word 'recused': not its number, its call or its dates."""
     waiting_first = case((Assignment.status.in_(ACTIVE), 0), else_=1)
-    page = db.paginate(select(Assignment).where(Assignment.evaluator_id == current_user.id,
-                                                Assignment.status != "revoked")
-                       .options(selectinload(Assignment.application).selectinload(Application.call))
-                       .order_by(waiting_first, Assignment.review_due_at, Assignment.id),
-                       per_page=PAGE_SIZE, error_out=False)
+    page = paginate(select(Assignment).where(Assignment.evaluator_id == current_user.id,
+                                             Assignment.status != "revoked")
+                    .options(selectinload(Assignment.application).selectinload(Application.call))
+                    .order_by(waiting_first, Assignment.review_due_at, Assignment.id), PAGE_SIZE)
     conflicted = policies.conflicted_application_ids(current_user, [a.application for a in page.items])
     rows = [(a, a.application_id in conflicted) for a in page.items]
     return render_template("evaluator/queue.html", page=page,
@@ -67,10 +54,8 @@ def _assignment_page(found: Assignment, sheet=None, status: int = 200):
     """The one page of an assignment; what it shows depends on the assignment's state (see the template)."""
     application = found.application
     context = {"assignment": found, "application": application, "call": application.call,
-               "triggers": [t for t in available(found, current_user) if t in DECLARATION_TRIGGERS],
+               "offers": {o.trigger: o for o in offers(found, current_user) if o.trigger in DECLARATION_TRIGGERS},
                "declaration": _(evaluation.DECLARATION), "show_declared_conflicts": False}
-    if found.status != "assigned":  # only after the declaration may the evaluator see the content
-        context["period"] = project_period(application)
     if found.status == "accepted":
         if sheet is None:
             sheet = score_sheet(application.call.criteria, current_lang())
@@ -101,19 +86,13 @@ def action(assignment_id):
         flash(str(form.note.errors[0]), "error")  # the reason is too long, or holds a character we cannot store
         return redirect(url_for(".assignment", assignment_id=assignment_id))
     trigger = form.trigger.data
-    try:
-        if trigger == "declare_no_conflict":
-            fire(found, trigger, current_user, declaration=_(evaluation.DECLARATION))
-        else:
-            fire(found, trigger, current_user, form.note.data)
-        db.session.commit()
-    except (Refused, NotAvailable, NotAllowed) as error:
-        flash_refusal(error)
-        return redirect(url_for(".assignment", assignment_id=assignment_id))
-    if trigger == "recuse":
-        flash(_("You have recused yourself from this application. Another evaluator will be assigned."), "success")
+    if trigger == "declare_no_conflict":
+        if attempt(lambda: fire(found, trigger, current_user, declaration=_(evaluation.DECLARATION)),
+                   _("Declaration recorded. You can now read and score the application.")):
+            return redirect(url_for(".assignment", assignment_id=assignment_id))
+    elif attempt(lambda: fire(found, trigger, current_user, form.note.data),
+                 _("You have recused yourself from this application. Another evaluator will be assigned.")):
         return redirect(url_for(".queue"))
-    flash(_("Declaration recorded. You can now read and score the application."), "success")
     return redirect(url_for(".assignment", assignment_id=assignment_id))
 
 
@@ -143,23 +122,14 @@ def save(assignment_id):
 @bp.post("/assignments/<int:assignment_id>/submit")
 @login_required
 def submit(assignment_id):
-    """Save the sheet, then submit the review. If submission is refused, the saved scores stay saved."""
+    """Save the sheet, then submit the review. If submission is refused, the saved scores stay saved. Submitting is
+    for good: first a page that asks, whose button posts the same sheet again with confirmed=1."""
     found = _assignment(assignment_id)
     sheet, valid = _parsed_sheet(found)
     if not valid:
         return _invalid(found, sheet)
-    try:
-        evaluation.save_scores(found, current_user, sheet.scores())
-        db.session.commit()
-    except Refused as error:
-        flash_refusal(error)
-        return redirect(url_for(".assignment", assignment_id=assignment_id))
-    try:
-        fire(found, "submit_review", current_user)
-        db.session.commit()
-    except (Refused, NotAvailable, NotAllowed) as error:
-        flash_refusal(error)
-        flash(_("Your scores are saved, but the review is not submitted yet."), "info")
-        return redirect(url_for(".assignment", assignment_id=assignment_id))
-    flash(_("Your review is submitted. Thank you."), "success")
-    return redirect(url_for(".queue"))
+    return save_then_submit(
+        found, "submit_review", save=lambda: evaluation.save_scores(found, current_user, sheet.scores()),
+        submit=lambda: fire(found, "submit_review", current_user), done=_("Your review is submitted. Thank you."),
+        back=url_for(".assignment", assignment_id=assignment_id), then=url_for(".queue"),
+        kept=_("Your scores are saved, but the review is not submitted yet."))

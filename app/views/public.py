@@ -4,18 +4,19 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app import policies
+from app import clock, policies
 from app.extensions import db
 from app.models import Application, Call, Decision, Document, Organisation
 from app.services import jobs
 from app.services.workflow import effective_status
 from app.views.common import current_lang, safe_next
 from workflows import diagram
+from workflows.application import APPLICATION
+from workflows.call import CALL
 from workflows.engine import WORKFLOWS
 
 bp = Blueprint("public", __name__)
 PUBLIC_STATES = ("announced", "open", "closed", "evaluation", "ranking", "awarded", "reporting", "completed")
-RESULTS_STATES = ("awarded", "reporting", "completed")
 
 
 @bp.get("/")
@@ -37,8 +38,9 @@ def _public_call(code: str) -> Call:
 def call(code):
     call = _public_call(code)
     status = effective_status(call)
-    results = funded_projects(call) if call.status in RESULTS_STATES else None
+    results = funded_projects(call) if call.status in CALL.groups["results_published"] else None
     return render_template("public/call.html", call=call, status=status, results=results,
+                           accepting=call.accepting(clock.now()),
                            svg=diagram.to_svg(WORKFLOWS["call"], status, lang=current_lang()))
 
 
@@ -48,7 +50,7 @@ def funded_projects(call: Call):
         select(Application, Organisation, Decision)
         .join(Organisation, Organisation.id == Application.organisation_id)
         .join(Decision, (Decision.application_id == Application.id) & Decision.current)
-        .where(Application.call_id == call.id, Application.status.in_(("funded", "accepted", "contracted", "closed")),
+        .where(Application.call_id == call.id, Application.status.in_(APPLICATION.groups["holds_award"]),
                Decision.outcome == "funded")
         .order_by(Decision.rank.nulls_last(), Application.id)).all()
 
@@ -80,7 +82,8 @@ def _pdf(document: Document) -> Response:
 
 @bp.get("/workflows")
 def workflows():
-    drawings = [(name, diagram.to_svg(w, lang=current_lang())) for name, w in WORKFLOWS.items()]
+    drawings = [(name, diagram.to_svg(w, lang=current_lang()), diagram.outline(w, current_lang()))
+                for name, w in WORKFLOWS.items()]
     return render_template("public/workflows.html", drawings=drawings)
 
 

@@ -51,7 +51,8 @@ def test_thirty_ngos_submit_at_the_deadline_second_through_the_web(app, make_cal
     def submitter(client, application_id, moment):
         def run():
             thread_clock.set(moment)
-            response = client.post(f"/apply/applications/{application_id}/submit")
+            # the confirmation page's button (submitting is irreversible; the page itself: test_offers.py)
+            response = client.post(f"/apply/applications/{application_id}/submit", data={"confirmed": "1"})
             return response.status_code, response.headers.get("Location", "")
         return run
 

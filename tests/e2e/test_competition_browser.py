@@ -71,6 +71,19 @@ def badge(page):
     return page.locator("main .badge.state").first
 
 
+def confirm_step(person, label: str) -> None:
+    """On the page that asks before an irreversible step: it names the step and says it cannot be undone; press
+    the confirm button (by keyboard: focus it and press Enter, as nothing there needs a mouse or script)."""
+    _ = translator(person.lang)
+    expect(person.page.locator("h1")).to_have_text(_("%(step)s?") % {"step": label})
+    expect(person.page.locator(".confirmation")).to_contain_text(_("This cannot be undone."))
+    button = person.page.locator(".confirmation button[name=confirmed]")
+    expect(button).to_have_text(label)
+    button.focus()
+    with person.page.expect_navigation(wait_until="load"):
+        person.page.keyboard.press("Enter")
+
+
 # --- 1. the walking skeleton ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -192,6 +205,12 @@ def test_competition_clicked_through(lang, live_server, visitor, stub_pdfs):
         form.locator(f"[name={name}]").fill(value)
     form.locator("[name=legal_form]").select_option("biedriba")
     ngo.submit(form.locator("button"))
+    expect(npage.locator("h1")).to_have_text(_("Check your e-mail"))  # the same answer whether or not it is new
+    with server.db():
+        confirm = factories.confirmation_path("anna@jauniesi-jelgava.example.lv")  # the link in the e-mail
+    ngo.goto(confirm)
+    expect(npage.locator("h1")).to_have_text(_("Confirm the registration"))
+    ngo.submit(npage.locator("main form button"))
     assert _("Your organisation is registered. You can now apply.") in ngo.flashes()
     expect(npage.locator("h1")).to_have_text(_("My applications"))
     ngo.submit(npage.locator(f"form[action='/apply/calls/{code}/start'] button"))
@@ -208,6 +227,7 @@ def test_competition_clicked_through(lang, live_server, visitor, stub_pdfs):
         form.locator(f"[name={name}]").fill(value)
     form.locator("[name=declarations]").check()
     ngo.submit(form.locator("button[formaction$='/submit']"))
+    confirm_step(ngo, trigger_label("application", "submit", lang))  # saved, then asked: submitting is for good
     assert _("Your application is submitted. Keep the receipt.") in ngo.flashes()
     expect(npage.locator("h1")).to_have_text(_("Receipt of submission"))
     number = f"{prefix}-001"
@@ -267,24 +287,38 @@ def test_competition_clicked_through(lang, live_server, visitor, stub_pdfs):
         if email == evaluator_logins[0][0]:
             expert.shot("09-evaluator-sheet")
         expert.submit(sheet.locator("button[formaction$='/submit']"))
+        confirm_step(expert, trigger_label("review", "submit_review", lang))
         assert _("Your review is submitted. Thank you.") in expert.flashes()
         expect(epage.locator("table.done .badge.state")).to_have_text(state_label("review", "submitted", lang))
         assert not expert.problems, expert.problems
 
     # --- the admin finishes evaluation, confirms the ranking and publishes -----------------------------------------
+    # The call's page was drawn before the reviews came in, with 'Finish evaluation' disabled and why; a new look
+    # at it offers the step.
+    expect(page.locator("button[disabled]")).to_have_text(trigger_label("call", "finish_evaluation", lang))
+    page.reload()
     office.submit(page.locator("button[name=trigger][value=finish_evaluation]"))
     expect(badge(page)).to_have_text(state_label("call", "ranking", lang))
     office.submit(page.locator("main a[href$='/ranking']"))
     expect(page.locator("h1")).to_contain_text(_("Ranking"))
     expect(page.locator("table.ranking tbody tr")).to_have_count(1)
     expect(page.locator("table.ranking tbody")).to_contain_text(_("passes"))
+    expect(page.locator("button:not([name])[disabled]")).to_have_text(trigger_label("call", "publish_results", lang))
+    expect(page.locator("main")).to_contain_text(
+        _("Confirm the ranking first: the commission protocol is not yet stored."))  # beside the disabled Publish
     office.submit(page.locator("button[name=trigger][value=confirm_ranking]"))
+    confirm_step(office, trigger_label("call", "confirm_ranking", lang))
     assert _("Done: %(step)s.") % {"step": trigger_label("call", "confirm_ranking", lang)} in office.flashes()
     expect(page.locator("main")).to_contain_text(
         _("The protocol matches the current scores, amounts and budget: the results can be published."))
     office.shot("10-admin-ranking")
-    page.locator("#confirm-publish_results").check()
     office.submit(page.locator("button[name=trigger][value=publish_results]"))
+    expect(page.locator(".confirmation .consequence")).to_have_text(_(
+        "Publishing funds, reserves or rejects every reviewed application, sends the letters and makes the results "
+        "public."))
+    serious = [v["id"] for v in Axe().run(page).response["violations"] if v["impact"] in SERIOUS]
+    assert not serious, f"the confirmation page ({lang}), axe: {serious}"
+    confirm_step(office, trigger_label("call", "publish_results", lang))
     assert _("Done: %(step)s.") % {"step": trigger_label("call", "publish_results", lang)} in office.flashes()
     expect(badge(page)).to_have_text(state_label("call", "awarded", lang))
 
@@ -299,7 +333,7 @@ def test_competition_clicked_through(lang, live_server, visitor, stub_pdfs):
     expect(npage.locator("table.evaluation-summary")).not_to_contain_text("Inese")  # evaluators are never named
     ngo.shot("11-applicant-funded")
     npage.locator("#confirm-accept").check()
-    ngo.submit(npage.locator("form:has(input[name=trigger][value=accept_offer]) button"))
+    ngo.submit(npage.locator("button[name=trigger][value=accept_offer]"))
     assert _("Done: %(state)s.") % {"state": state_label("application", "accepted", lang)} in ngo.flashes()
     expect(badge(npage)).to_have_text(state_label("application", "accepted", lang))
     agreement_hash = npage.locator("code.receipt-hash").inner_text().strip()
@@ -313,6 +347,7 @@ def test_competition_clicked_through(lang, live_server, visitor, stub_pdfs):
     sign = page.locator("button[name=trigger][value=sign]")
     expect(sign).to_have_text(trigger_label("application", "sign", lang))
     office.submit(sign)
+    confirm_step(office, trigger_label("application", "sign", lang))
     expect(badge(page)).to_have_text(state_label("application", "contracted", lang))
     expect(page.locator("dl.grant")).to_be_visible()
     office.shot("13-admin-application-contracted")
@@ -558,7 +593,9 @@ def test_eight_evaluators_declare_and_submit_at_once(live_server):
         assert person.post_form(page, f"{page}/action", {"trigger": "declare_no_conflict"}) == (302, page)
         scores = {f"score_{c}": str(6 + (i + n) % 5) for n, c in enumerate(criteria)}
         comments = {f"comment_{c}": f"Eksperta {i} komentārs." for c in criteria}
-        assert person.post_form(page, f"{page}/submit", {**scores, **comments}) == (302, "/evaluate/")
+        # as the confirmation page's button posts it (submitting is irreversible; the page: test_offers.py)
+        sheet = {**scores, **comments, "confirmed": "1"}
+        assert person.post_form(page, f"{page}/submit", sheet) == (302, "/evaluate/")
         return scores
 
     given = _run_threads(review)

@@ -397,16 +397,21 @@ def test_ranking_is_shown_confirmed_and_published_only_with_the_confirmation(adm
     page = admin_client.get(f"/admin/calls/{call.id}/ranking").get_data(as_text=True)
     assert first.number in page and second.number in page and "earlier submission" in page
 
-    admin_client.post(f"/admin/calls/{call.id}/fire", data={"trigger": "confirm_ranking", "back": "ranking"})
+    # Both steps are irreversible: without confirmed=1 the answer is the page that asks, and nothing moves.
+    asked = admin_client.post(f"/admin/calls/{call.id}/fire", data={"trigger": "confirm_ranking", "back": "ranking"})
+    assert "This cannot be undone." in asked.get_data(as_text=True)
+    assert db.session.scalar(select(RankingProtocol).where(RankingProtocol.call_id == call.id)) is None
+    admin_client.post(f"/admin/calls/{call.id}/fire",
+                      data={"trigger": "confirm_ranking", "back": "ranking", "confirmed": "1"})
     protocol = db.session.scalar(select(RankingProtocol).where(RankingProtocol.call_id == call.id))
     assert protocol is not None and protocol.confirmed_by == admin.id
 
-    admin_client.post(f"/admin/calls/{call.id}/fire", data={"trigger": "publish_results"})
+    asked = admin_client.post(f"/admin/calls/{call.id}/fire", data={"trigger": "publish_results"})
     db.session.refresh(call)
     assert call.status == "ranking"
-    assert any("Tick the confirmation" in m for m in _flashes(admin_client))
+    assert "Publishing funds, reserves or rejects every reviewed application" in asked.get_data(as_text=True)
 
-    admin_client.post(f"/admin/calls/{call.id}/fire", data={"trigger": "publish_results", "confirm": "y"})
+    admin_client.post(f"/admin/calls/{call.id}/fire", data={"trigger": "publish_results", "confirmed": "1"})
     db.session.refresh(call)
     db.session.refresh(first)
     db.session.refresh(second)

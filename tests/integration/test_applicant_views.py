@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import Application, Assignment, Call, Organisation, Report, User
 from app.services import accounts, applications, calls, evaluation, organisations
 from app.services.workflow import fire
+from tests import factories
 
 ORGANISER = "Jelgavas novada pašvaldība"
 BEFORE = datetime(2022, 2, 20, 12, 0, tzinfo=RIGA)
@@ -101,8 +102,17 @@ def make_call(app, *, code="PMP-2022", funding_mode="lump_sum", **overrides) -> 
         return call.id
 
 
+# Submitting is irreversible: the confirmation page's button posts this (tests/integration/test_offers.py follows
+# the page itself).
+CONFIRMED = {"confirmed": "1"}
+
+
 def register(client, **changes):
-    return client.post("/register", data={**NGO, **changes}, follow_redirects=True)
+    """Register on the form and, when it was accepted, open the link the e-mail brought (as the NGO does)."""
+    response = client.post("/register", data={**NGO, **changes}, follow_redirects=True)
+    if response.request.path == "/register/sent":
+        response = factories.confirm_registration(client, changes.get("email", NGO["email"]), follow_redirects=True)
+    return response
 
 
 def login(client, email, password=PASSWORD):
@@ -145,7 +155,7 @@ def submitted_application(app, client, code="PMP-2022") -> int:
     clock.travel_to(DURING)
     app_id = start(client, code)
     save(client, app_id, **COMPLETE)
-    response = client.post(f"/apply/applications/{app_id}/submit")
+    response = client.post(f"/apply/applications/{app_id}/submit", data=CONFIRMED)
     assert response.headers["Location"].endswith(f"/apply/applications/{app_id}/receipt")
     return app_id
 
@@ -233,7 +243,7 @@ def test_draft_save_submit_and_receipt(app, client):
     assert stored.content["start_on"] == "2022-06-01" and stored.declarations_accepted
     assert stored.amount_cents == 460_000
 
-    response = client.post(f"/apply/applications/{app_id}/submit")
+    response = client.post(f"/apply/applications/{app_id}/submit", data=CONFIRMED)
     assert response.headers["Location"].endswith(f"/apply/applications/{app_id}/receipt")
     stored = application(app, app_id)
     assert stored.status == "submitted"
@@ -260,7 +270,8 @@ def test_save_from_the_edit_form_then_submit_in_one_click(app, client):
     register(client)
     clock.travel_to(DURING)
     app_id = start(client)
-    response = client.post(f"/apply/applications/{app_id}/submit", data={**edit_form(client, app_id), **COMPLETE})
+    response = client.post(f"/apply/applications/{app_id}/submit",
+                           data={**edit_form(client, app_id), **COMPLETE, **CONFIRMED})
     assert response.headers["Location"].endswith("/receipt")
     assert application(app, app_id).status == "submitted"
 
@@ -293,7 +304,7 @@ def test_the_deadline_second(app, client):
     assert "can no longer be changed or submitted" in page and "Save and submit" not in page
 
     clock.travel_to(CLOSES - timedelta(seconds=1))  # 04.04.2022 23:59:59 still counts
-    client.post(f"/apply/applications/{app_id}/submit")
+    client.post(f"/apply/applications/{app_id}/submit", data=CONFIRMED)
     stored = application(app, app_id)
     assert stored.status == "submitted"
     assert "04.04.2022 23:59:59" in text(client.get(f"/apply/applications/{app_id}/receipt"))

@@ -129,13 +129,6 @@ def stored_scores(app, assignment_id) -> dict[int, tuple[int | None, str]]:
                 for s in db.session.scalars(select(Score).where(Score.assignment_id == assignment_id))}
 
 
-def test_the_declaration_msgid_is_the_services_text():
-    """The view spells the declaration out so pybabel extracts it; it must stay the text the service stores."""
-    from app.views import evaluator
-
-    assert evaluator.DECLARATION_MSGID == evaluation.DECLARATION
-
-
 def test_only_evaluators_use_the_evaluator_pages(app, world):
     assert "/login" in browser(app).get("/evaluate/").headers["Location"]
     assert browser(app, "anna@jauniesi.lv").get("/evaluate/").status_code == 403
@@ -190,8 +183,13 @@ def test_declare_score_and_submit(app, world):
     assert assignment(app, world.scorer).status == "accepted"
     assert stored_scores(app, world.scorer)[quality] == (8, "")
 
-    e1.post(f"/evaluate/assignments/{world.scorer}/submit",
-            data={f"score_{relevance}": "7", f"comment_{relevance}": "Skaidrs mērķis.", f"score_{quality}": "8"})
+    # Submitting is for good: the first press saves the sheet and asks; only the confirmation submits.
+    sheet = {f"score_{relevance}": "7", f"comment_{relevance}": "Skaidrs mērķis.", f"score_{quality}": "8"}
+    asked = e1.post(f"/evaluate/assignments/{world.scorer}/submit", data=sheet)
+    assert "This cannot be undone." in text(asked) and 'name="confirmed" value="1"' in text(asked)
+    assert assignment(app, world.scorer).status == "accepted"
+    assert stored_scores(app, world.scorer)[relevance] == (7, "Skaidrs mērķis.")
+    e1.post(f"/evaluate/assignments/{world.scorer}/submit", data={**sheet, "confirmed": "1"})
     assert assignment(app, world.scorer).status == "submitted"
     assert stored_scores(app, world.scorer) == {relevance: (7, "Skaidrs mērķis."), quality: (8, "")}
     page = text(e1.get(f"/evaluate/assignments/{world.scorer}"))

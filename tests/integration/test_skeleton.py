@@ -18,6 +18,7 @@ import pytest
 from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import func, select, text
+from werkzeug.datastructures import MultiDict
 
 from app import clock
 from app.extensions import db
@@ -147,6 +148,22 @@ def post(client: FlaskClient, url: str, data: dict | None = None, *, says: str) 
     return shown
 
 
+def post_confirming(client: FlaskClient, url: str, data: dict | None = None, *, says: str) -> str:
+    """An irreversible step as a browser takes it: the button, the page that asks (nothing moves yet), and that
+    page's own form posted back with its confirm button, as `post` does."""
+    before = audit_count()
+    asked = page(client.post(url, data=data or {}))
+    assert "This cannot be undone." in asked, f"no confirmation after POST {url}; flashed: {flashes(asked)}"
+    assert audit_count() == before
+    form = re.search(r'<section class="card border-warning confirmation".*?<form method="post" action="([^"]+)"'
+                     r'[^>]*>(.*?)</form>', asked, re.S)
+    fields = MultiDict([(html.unescape(n), html.unescape(v)) for n, v in
+                        re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', form.group(2))])
+    button = re.search(r'<button [^>]*name="(confirmed)" value="(1)"', form.group(2))
+    fields.add(button.group(1), button.group(2))
+    return post(client, html.unescape(form.group(1)), fields, says=says)
+
+
 def words(shown: str) -> str:
     """The page's text without its tags, spaces collapsed."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", shown))
@@ -270,9 +287,15 @@ def public_sees_the_call_open(app, call_id: int) -> None:
     assert audit_count() == events and fresh(Call, call_id).status == "announced"  # a GET never writes
 
 
-def ngo_registers_and_drafts(app, ngo: Ngo) -> None:
+def ngo_registers_and_drafts(app, ngo: Ngo, postbox: Postbox) -> None:
     ngo.client = browser(app)
-    post(ngo.client, "/register", ngo.form, says="Your organisation is registered. You can now apply.")
+    post(ngo.client, "/register", ngo.form, says="If this address can be used for a new account, we have sent a link")
+    assert ngo.client.get("/apply/").status_code == 302  # not logged in until the link from the e-mail is opened
+    (confirmation,) = mail_to(postbox.deliver(), ngo.email)
+    assert confirmation.message["Subject"] == f"Confirm the registration of {ngo.name}"
+    link = re.search(r"https?://[^/\s]+(/register/confirm/\S+)", confirmation.text)
+    assert link, confirmation.text
+    post(ngo.client, link.group(1), says="Your organisation is registered. You can now apply.")
     user = db.session.scalar(select(User).where(User.email == ngo.email))
     assert (user.role, user.language, user.organisation.name) == ("applicant", "en", ngo.name)
     ngo.user_id = user.id
@@ -288,8 +311,8 @@ def ngo_registers_and_drafts(app, ngo: Ngo) -> None:
 
 
 def ngo_submits(ngo: Ngo, number: str, riga_time: str) -> None:
-    shown = post(ngo.client, f"/apply/applications/{ngo.application_id}/submit",
-                 says="Your application is submitted. Keep the receipt.")
+    shown = post_confirming(ngo.client, f"/apply/applications/{ngo.application_id}/submit",
+                            says="Your application is submitted. Keep the receipt.")
     application = fresh(Application, ngo.application_id)
     assert (application.status, application.number, application.submitted_at) == ("submitted", number, clock.now())
     assert re.fullmatch(r"[0-9a-f]{64}", application.content_sha256)
@@ -325,8 +348,10 @@ def admin_checks_and_assigns(admin: FlaskClient, call_id: int, ngos: list[Ngo], 
     assert assigned == [(n.application_id, e.id, "assigned") for n in ngos for e in evaluators]
 
 
-def admin_fires(admin: FlaskClient, call_id: int, trigger: str, done: str, **extra) -> str:
-    return post(admin, f"/admin/calls/{call_id}/fire", {"trigger": trigger, **extra}, says=f"Done: {done}.")
+def admin_fires(admin: FlaskClient, call_id: int, trigger: str, done: str, *, confirming: bool = False,
+                **extra) -> str:
+    send = post_confirming if confirming else post
+    return send(admin, f"/admin/calls/{call_id}/fire", {"trigger": trigger, **extra}, says=f"Done: {done}.")
 
 
 def evaluator_reviews(app, evaluator: User, index: int, ngos: list[Ngo], criteria: list[Criterion]) -> None:
@@ -345,7 +370,7 @@ def evaluator_reviews(app, evaluator: User, index: int, ngos: list[Ngo], criteri
         for criterion, half_points in zip(criteria, SCORES[ngo.key][index]):
             sheet[f"score_{criterion.id}"] = str(half_points)
             sheet[f"comment_{criterion.id}"] = f"{criterion.code}: pamatojums {ngo.key} {index + 1}."
-        post(client, f"{url}/submit", sheet, says="Your review is submitted. Thank you.")
+        post_confirming(client, f"{url}/submit", sheet, says="Your review is submitted. Thank you.")
         review = fresh(Assignment, assignment_id)
         assert (review.status, review.submitted_at) == ("submitted", clock.now())
         assert review.declared_at is not None and "no conflict of interest" in review.declaration_text
@@ -365,7 +390,7 @@ def admin_ranks_and_publishes(admin: FlaskClient, call_id: int, first: Ngo, seco
         ("1", "PMP-2030-001", "12", "passes", "Funded", "€4,600.00"),
         ("2", "PMP-2030-002", "9.5", "passes", "Reserve list", "—")]
 
-    admin_fires(admin, call_id, "confirm_ranking", "Confirm the ranking and protocol")
+    admin_fires(admin, call_id, "confirm_ranking", "Confirm the ranking and protocol", confirming=True)
     call = fresh(Call, call_id)
     protocol = db.session.scalars(select(RankingProtocol).where(RankingProtocol.call_id == call_id)).one()
     assert protocol.inputs_sha256 == scoring.inputs_hash(call) and re.fullmatch(r"[0-9a-f]{64}",
@@ -374,7 +399,7 @@ def admin_ranks_and_publishes(admin: FlaskClient, call_id: int, first: Ngo, seco
         (first.application_id, 1, "funded"), (second.application_id, 2, "reserve")]
     assert protocol.document_id is not None
 
-    admin_fires(admin, call_id, "publish_results", "Publish the results", confirm="1")
+    admin_fires(admin, call_id, "publish_results", "Publish the results", confirming=True)
     assert fresh(Call, call_id).status == "awarded"
     assert (fresh(Application, first.application_id).status, fresh(Application, second.application_id).status) \
         == ("funded", "reserve")
@@ -403,8 +428,8 @@ def funded_ngo_reads_result_and_accepts(ngo: Ngo, evaluators: list[User]) -> Non
 
 
 def admin_signs(admin: FlaskClient, ngo: Ngo) -> tuple[list[Payment], dict[str, Report]]:
-    post(admin, f"/admin/applications/{ngo.application_id}/fire", {"trigger": "sign"},
-         says="Done: Sign the agreement.")
+    post_confirming(admin, f"/admin/applications/{ngo.application_id}/fire", {"trigger": "sign"},
+                    says="Done: Sign the agreement.")
     assert fresh(Application, ngo.application_id).status == "contracted"
     grant = db.session.scalars(select(Grant).where(Grant.application_id == ngo.application_id)).one()
     assert (grant.amount_cents, grant.starts_on, grant.ends_on) == (460_000, date(2030, 6, 1), date(2030, 11, 30))
@@ -475,7 +500,7 @@ def test_one_competition_from_the_call_to_the_closed_grant(app, runner, smtp_ser
 
     # 3. The first NGO registers, drafts, saves and submits; the receipt arrives by e-mail with its PDF.
     clock.travel_to(riga(2030, 3, 10, 11, 0))
-    ngo_registers_and_drafts(app, first)
+    ngo_registers_and_drafts(app, first, postbox)
     ngo_submits(first, "PMP-2030-001", "10.03.2030 11:00:00")
     (receipt,) = mail_to(postbox.deliver(), first.email)
     submitted = fresh(Application, first.application_id)
@@ -487,8 +512,8 @@ def test_one_competition_from_the_call_to_the_closed_grant(app, runner, smtp_ser
 
     # 4. The second NGO submits in the last second; the third drafts but submits one second too late.
     clock.travel_to(riga(2030, 3, 20, 12, 0))
-    ngo_registers_and_drafts(app, second)
-    ngo_registers_and_drafts(app, third)
+    ngo_registers_and_drafts(app, second, postbox)
+    ngo_registers_and_drafts(app, third, postbox)
     clock.travel_to(CLOSES - timedelta(seconds=1))
     ngo_submits(second, "PMP-2030-002", "04.04.2030 23:59:59")
     (receipt,) = mail_to(postbox.deliver(), second.email)
@@ -547,8 +572,8 @@ def test_one_competition_from_the_call_to_the_closed_grant(app, runner, smtp_ser
     ngo_reports_and_admin_approves(admin, first, reports["final"])
     assert fresh(Payment, payments[1].id).scheduled_at == clock.now()
     admin_pays(admin, payments[1], "LV-TRANSFER-0002")
-    post(admin, f"/admin/applications/{first.application_id}/fire", {"trigger": "close_grant"},
-         says="Done: Close the grant.")
+    post_confirming(admin, f"/admin/applications/{first.application_id}/fire", {"trigger": "close_grant"},
+                    says="Done: Close the grant.")
     assert fresh(Application, first.application_id).status == "closed"
     assert "The project is closed" in page(first.client.get(f"/apply/applications/{first.application_id}/view"))
     assert {m.message["Subject"] for m in postbox.deliver()} == {"Agreement signed: PMP-2030-001"}

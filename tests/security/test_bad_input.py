@@ -195,10 +195,11 @@ def test_register_takes_any_text_in_any_field_and_saves_all_or_nothing(client, c
     response = client.post("/register", data=_form(_registration(), changes))
     body = _checked(response)
 
-    if response.status_code == 302:  # every change happened to be valid: the NGO and its member, together
-        assert urlsplit(response.location).path == "/apply/"
-        assert (_count(Organisation), _count(User), _count(AuditEvent)) == (before[0] + 1, before[1] + 1,
-                                                                            before[2] + 1)
+    if response.status_code == 302:  # every change happened to be valid: the NGO and its member, together,
+        # waiting for the link sent to the e-mail (the audit trail records the registration when it is confirmed)
+        assert urlsplit(response.location).path == "/register/sent"
+        assert (_count(Organisation), _count(User), _count(AuditEvent)) == (before[0] + 1, before[1] + 1, before[2])
+        assert not _logged_in(client)
         _assert_latvian(_take_flashes(client))
         with client.session_transaction() as session:
             session.clear()
@@ -521,6 +522,8 @@ def test_a_score_sheet_is_saved_whole_or_not_at_all(client, accepted, route, sco
         data[f"comment_{criterion.id}"] = comments.get(i, "Pamatots vērtējums.")
     names = {"foreign": f"score_{foreign}", "unknown": "score_999999", "negative": "score_-1", "text": "score_x"}
     data.update({names[k]: v for k, v in stray.items()})
+    if route == "submit":
+        data["confirmed"] = "1"  # as the confirmation page posts it: this test is about the sheet, not the asking
     data = _form(data, {})
     before, audit, status = _scores(assignment), _count(AuditEvent), assignment.status
 
@@ -600,3 +603,177 @@ def test_a_workflow_button_with_a_bad_trigger_or_reason_changes_nothing(client, 
     _assert_latvian(messages)
     if note is not OMIT and len(note) > 3000 and note.strip():
         assert any("3000" in m or "3 000" in m for m in messages), messages
+
+
+# --- characters that change the direction of writing ----------------------------------------------------------------
+# U+202E in a title makes the rest of it display reversed: a receipt, a letter or the protocol would show what is not
+# stored. Every text field refuses them with a message, the services refuse them in a note, and nothing is stored.
+
+DIRECTION_MSGID = ("The text contains an invisible character that changes the direction of writing (%(code)s), so "
+                   "it could read differently from what is saved. Delete it and type the text again.")
+DIRECTION_CONTROLS = ("\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069",
+                      "\u200e", "\u200f", "\u061c")
+
+
+def _direction_message(char: str, lang: str = "lv") -> str:
+    text = _lv(DIRECTION_MSGID) if lang == "lv" else DIRECTION_MSGID
+    return text % {"code": f"U+{ord(char):04X}"}
+
+
+def test_the_latvian_message_for_direction_controls_is_latvian():
+    assert _lv(DIRECTION_MSGID) != DIRECTION_MSGID and "%(code)s" in _lv(DIRECTION_MSGID)
+
+
+@pytest.mark.parametrize("char", DIRECTION_CONTROLS)
+def test_a_direction_control_in_the_title_is_refused_and_nothing_is_stored(client, draft, char):
+    before, audit = _stored(draft), _count(AuditEvent)
+    response = client.post(f"/apply/applications/{draft.id}",
+                           data=_complete(draft, title=f"Vasaras nometne {char}3202"))
+
+    assert response.status_code == 400
+    messages = _page_messages(_checked(response))
+    assert _direction_message(char) in messages
+    assert _lv("Some fields need correcting; nothing was saved.") in messages
+    assert _stored(draft) == before and _count(AuditEvent) == audit
+
+
+def test_the_message_is_in_english_for_an_english_user(client, draft):
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    before = _stored(draft)
+    response = client.post(f"/apply/applications/{draft.id}",
+                           data=_complete(draft, summary="Nometne \u2067un darbnīcas\u2069."))
+
+    assert response.status_code == 400
+    assert _direction_message("\u2067", "en") in _page_messages(_checked(response))
+    assert _stored(draft) == before
+
+
+def test_a_direction_control_in_a_registration_registers_nothing(client):
+    before = _count(Organisation), _count(User), _count(AuditEvent)
+    response = client.post("/register", data={**_registration(), "organisation_name": "Biedrība \u202eāžrūB"})
+
+    assert response.status_code == 200 and not _logged_in(client)
+    assert _direction_message("\u202e") in _page_messages(_checked(response))
+    assert (_count(Organisation), _count(User), _count(AuditEvent)) == before
+
+
+def test_a_direction_control_in_a_clarification_answer_sends_nothing(client, in_clarification):
+    application = in_clarification
+    audit, answered = _count(AuditEvent), _answered(application)
+    response = client.post(f"/apply/applications/{application.id}/clarify",
+                           data={"answer": "Budžets ir \u200f4600 EUR."})
+    _checked(response)
+    db.session.refresh(application)
+
+    assert response.status_code == 302
+    assert _take_flashes(client) == [_direction_message("\u200f")]
+    assert application.status == "clarification"
+    assert (_count(AuditEvent), _answered(application)) == (audit, answered)
+
+
+def test_a_direction_control_in_the_admins_question_asks_nothing(client, make_application, stub_pdfs):
+    application = make_application(state="submitted")
+    factories.login_as(client, factories.admin_of(application.call))
+    audit, questions = _count(AuditEvent), _count(Clarification)
+    due = (clock.now() + timedelta(days=5)).astimezone(clock.RIGA).strftime("%Y-%m-%d %H:%M")
+    response = client.post(f"/admin/applications/{application.id}/clarification",
+                           data={"question": "Precizējiet budžetu \u202a(EUR).", "answer_due_at": due})
+    db.session.refresh(application)
+
+    assert response.status_code in (200, 400)
+    assert _direction_message("\u202a") in _page_messages(_checked(response))
+    assert application.status == "submitted"
+    assert (_count(AuditEvent), _count(Clarification)) == (audit, questions)
+
+
+def test_fire_refuses_a_note_with_a_direction_control(make_assignment, stub_pdfs):
+    """A note can reach `fire` by another way than a form (a command, a cascade): the service refuses it too."""
+    from app.errors import Refused
+
+    assignment = make_assignment("accepted")
+    status, audit = assignment.status, _count(AuditEvent)
+    with pytest.raises(Refused) as refused:
+        fire(assignment, "revoke", factories.admin_of(assignment.application.call), "Termiņš \u202enokavēts.")
+    db.session.rollback()
+    db.session.refresh(assignment)
+
+    assert refused.value.message == _direction_message("\u202e")
+    assert assignment.status == status and _count(AuditEvent) == audit
+
+
+def _every_form(app):
+    """An instance of every form of the app, bound to `formdata` (those built per call from a stand-in call)."""
+    from types import SimpleNamespace
+
+    from app.forms import FlaskForm
+    from app.forms.admin import AssignForm, ChecksForm, checks_form
+    from app.forms.calls import CallForm
+    from app.forms.reviews import ScoreSheet, score_sheet
+
+    built = {AssignForm: lambda formdata: AssignForm(formdata=formdata, evaluators=()),
+             CallForm: lambda formdata: CallForm(formdata=formdata, organisers=()),
+             ChecksForm: lambda formdata: checks_form([SimpleNamespace(id=7, code="1.1")], formdata=formdata),
+             ScoreSheet: lambda formdata: score_sheet(
+                 [SimpleNamespace(id=9, max_half_points=10, step_half_points=2)], "lv", formdata=formdata)}
+    classes, found = [FlaskForm], []
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        if cls.__module__.startswith("app.forms.") and cls.__qualname__.count(".") == 0:
+            found.append((cls, built.get(cls, lambda formdata, cls=cls: cls(formdata=formdata))))
+    return found
+
+
+def test_every_text_field_of_every_form_refuses_direction_controls(app):
+    """Whatever form a page builds, now or later: the rule is the base class's, so no field can miss it."""
+    import wtforms
+    from werkzeug.datastructures import MultiDict
+
+    checked = []
+    for cls, build in _every_form(app):
+        with app.test_request_context(method="POST"):
+            names = [f.name for f in build(None) if isinstance(f, wtforms.StringField)
+                     and not isinstance(f, wtforms.PasswordField) and f.name != "csrf_token"]
+            for name in names:
+                form = build(MultiDict({name: "Nometne \u202e2023"}))
+                assert not form.validate()
+                assert _direction_message("\u202e") in [str(e) for e in form[name].errors], (cls.__name__, name)
+                checked.append(f"{cls.__name__}.{name}")
+    assert len(checked) > 40 and "ApplicationForm.title" in checked and "ChecksForm.reason_7" in checked, checked
+
+
+# --- ?page= ---------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("asked", "expected"), [
+    (None, 1), ("", 1), ("1", 1), ("2", 2), ("0", 1), ("-3", 1), ("abc", 1), ("1.5", 1), (" 2", 1), ("²", 1),
+    ("٣", 1), ("３", 1), ("0002", 2), ("99999999999999999999", 10**6), ("9" * 5000, 10**6), ("\x00", 1)])
+def test_page_number_reads_only_plain_numbers_and_caps_them(app, asked, expected):
+    from app.views.common import page_number
+
+    with app.test_request_context("/", query_string={} if asked is None else {"page": asked}):
+        assert page_number() == expected
+
+
+@pytest.mark.parametrize(("asked", "page", "names"), [
+    ("1", 1, ["A", "B"]), ("2", 2, ["C"]), ("3", 2, ["C"]), ("99999999999999999999", 2, ["C"]),
+    (str(2**63), 2, ["C"]), ("x", 1, ["A", "B"])])
+def test_paginate_past_the_end_gives_the_last_page(app, make_organiser, asked, page, names):
+    from app.models import Organiser
+    from app.views.common import paginate
+
+    for name in ("A", "B", "C"):
+        make_organiser(name)
+    db.session.commit()
+    with app.test_request_context("/", query_string={"page": asked}):
+        found = paginate(select(Organiser).order_by(Organiser.name), per_page=2)
+    assert (found.page, [o.name for o in found.items], found.pages, found.total) == (page, names, 2, 3)
+
+
+def test_paginate_an_empty_list_is_page_one(app):
+    from app.models import Organiser
+    from app.views.common import paginate
+
+    with app.test_request_context("/", query_string={"page": "99999999999999999999"}):
+        found = paginate(select(Organiser), per_page=2)
+    assert (found.page, found.items, found.total) == (1, [], 0)

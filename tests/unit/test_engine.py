@@ -10,14 +10,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import app.services.stages  # noqa: F401  registers every guard, effect and selector the definitions name
-from app.services.registry import EFFECTS, GUARDS, SELECTORS
-from workflows.definition import ClockMove
-from workflows.engine import WORKFLOWS, DefinitionError, Engine, NotAvailable, validate
+from app.services.registry import EFFECTS, GUARDS, SELECTORS, TARGETS
+from workflows.definition import ClockMove, then
+from workflows.engine import WORKFLOWS, DefinitionError, Engine, Move, NotAvailable, validate
 
 
 @pytest.fixture(scope="module")
 def engine():
-    return Engine(GUARDS, EFFECTS, SELECTORS)
+    return Engine(GUARDS, EFFECTS, SELECTORS, TARGETS)
 
 
 def _with_transition(workflow, **changes):
@@ -244,3 +244,135 @@ def test_threads_that_end_leave_no_subject_behind(engine):
 def test_move_with_a_trigger_the_workflow_does_not_know_is_not_available(engine):
     with pytest.raises(NotAvailable):
         engine.move("application", "draft", "no_such_trigger", {})
+
+
+# --- the machine is the one source of moves, conditions and triggers (issue 5, point 12) ----------------------------
+
+class Asked(Move):
+    """Answers like the app would, writing down what the machine asked; refuses the guards in `refusing`."""
+
+    __slots__ = ("asked", "refusing", "permitted")
+
+    def __init__(self, state, selections=None, refusing=(), permitted=True):
+        super().__init__(state, selections)
+        self.asked, self.refusing, self.permitted = [], set(refusing), permitted
+
+    def permits(self, transition):
+        self.asked.append(("permits", transition.dest))
+        return True if self.permitted else self.refuse(PermissionError(transition.trigger))
+
+    def passes(self, guard):
+        self.asked.append(guard)
+        return self.refuse(LookupError(guard)) if guard in self.refusing else True
+
+
+def test_the_machine_asks_the_guards_in_order_and_stops_at_the_first_refusal(engine):
+    move = Asked("draft", refusing={"amount_allowed", "organisation_limit"})
+    with pytest.raises(LookupError, match="amount_allowed"):
+        engine.take("application", "submit", move)
+    assert move.asked == [("permits", "submitted"), "call_accepting", "application_complete", "amount_allowed"]
+    assert move.state == "draft"
+
+
+def test_the_machine_takes_a_transition_once_every_condition_passes(engine):
+    move = Asked("ranking")
+    taken = engine.take("call", "publish_results", move)
+    assert (taken.trigger, taken.dest, move.state) == ("publish_results", "awarded", "awarded")
+    assert move.asked == [("permits", "awarded"), "ranking_confirmed", "protocol_current", "awards_within_budget"]
+
+
+def test_a_selector_chooses_and_only_the_chosen_transitions_guards_refuse(engine):
+    move = Asked("appealed", {"prior_rejected": True}, refusing={"not_own_evaluation"})
+    with pytest.raises(LookupError, match="not_own_evaluation"):
+        engine.take("application", "dismiss_appeal", move)
+    assert move.asked == [("permits", "rejected"), "not_own_evaluation"]  # ineligible and reserve were not chosen
+
+
+def test_a_refused_permission_is_raised_before_any_guard_runs(engine):
+    move = Asked("ranking", permitted=False)
+    with pytest.raises(PermissionError):
+        engine.take("call", "publish_results", move)
+    assert move.asked == [("permits", "awarded")]
+
+
+@pytest.mark.parametrize("name", sorted(WORKFLOWS))
+def test_the_triggers_from_a_state_are_the_machines(engine, name):
+    machine = engine.machine(name)
+    for state in WORKFLOWS[name].states:
+        assert engine.triggers_from(name, state.name) == machine.get_triggers(state.name)
+        for trigger in machine.get_triggers(state.name):
+            steps = machine.get_transitions(trigger, source=state.name)
+            assert [s.definition for s in steps] == [t for t in WORKFLOWS[name].leaving(state.name)
+                                                     if t.trigger == trigger]
+
+
+def test_every_guard_is_a_condition_of_its_transition_on_the_machine(engine):
+    for name, workflow in WORKFLOWS.items():
+        for step in engine.machine(name).get_transitions():
+            asked = [repr(condition.func) for condition in step.conditions]
+            expected = ([f"operator.methodcaller('selects', {step.definition.when!r})"] if step.definition.when
+                        else []) + [f"operator.methodcaller('passes', {g!r})" for g in step.definition.guards]
+            assert [a for a in asked if "'permits'" not in a] == expected, (name, step.definition.trigger)
+
+
+def test_moves_attach_nothing_to_the_shared_machines(engine):
+    for name, state, trigger, _dest in _every_simple_move():
+        engine.move(name, state, trigger, {})
+    assert all(not compiled.machine.models for compiled in engine.compiled.values())
+
+
+def test_an_unknown_state_is_not_available(engine):
+    with pytest.raises(NotAvailable):
+        engine.move("call", "limbo", "announce", {})
+
+
+# --- cascades and clock moves in the definitions --------------------------------------------------------------------
+
+def test_a_cascade_must_name_a_trigger_the_system_fires_and_a_registered_target():
+    call = WORKFLOWS["call"]
+    index = next(i for i, tr in enumerate(call.transitions) if tr.trigger == "publish_results")
+    publish = call.transitions[index]
+
+    def with_cascade(cascade):
+        changed = dataclasses.replace(publish, cascades=(cascade,))
+        transitions = (*call.transitions[:index], changed, *call.transitions[index + 1:])
+        return dataclasses.replace(call, transitions=transitions)
+
+    with pytest.raises(DefinitionError, match="cascade 'application.accept_offer' is not the system's to fire"):
+        validate(with_cascade(then("application.accept_offer", "ranked_funded")), GUARDS, EFFECTS, SELECTORS, TARGETS)
+    with pytest.raises(DefinitionError, match="cascade to unknown trigger 'application.explode'"):
+        validate(with_cascade(then("application.explode", "ranked_funded")), GUARDS, EFFECTS, SELECTORS, TARGETS)
+    with pytest.raises(DefinitionError, match="unknown cascade targets 'nobody'"):
+        validate(with_cascade(then("application.fund", "nobody")), GUARDS, EFFECTS, SELECTORS, TARGETS)
+
+
+@pytest.mark.parametrize("name", sorted(WORKFLOWS))
+def test_every_definition_validates_with_the_registered_cascade_targets(name):
+    validate(WORKFLOWS[name], GUARDS, EFFECTS, SELECTORS, TARGETS)
+
+
+DEADLINE = datetime(2022, 6, 20, 21, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("state, times, now, expected", [
+    ("funded", {"offer_deadline": DEADLINE}, DEADLINE - timedelta(microseconds=1), []),
+    ("funded", {"offer_deadline": DEADLINE}, DEADLINE, [("decline", "declined")]),
+    ("accepted", {"offer_deadline": DEADLINE}, DEADLINE + timedelta(days=9), []),  # accepted in time: stays
+    ("reserve", {"call.reserve_expires_at": DEADLINE}, DEADLINE, [("expire_reserve", "not_funded")]),
+    ("reserve", {}, DEADLINE + timedelta(days=999), []),  # a call without a reserve deadline keeps its list
+])
+def test_the_clock_declines_a_lapsed_offer_and_ends_the_reserve_list(engine, state, times, now, expected):
+    assert engine.due_clock_moves("application", state, times.get, now) == expected
+
+
+def test_the_workflows_package_imports_neither_flask_nor_sqlalchemy():
+    import pathlib
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    modules = sorted(f"workflows.{p.stem}" for p in (root / "workflows").glob("*.py") if p.stem != "__init__")
+    code = (f"import sys; import {', '.join(modules)}; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'sqlalchemy', 'flask_babel', 'app'}))")
+    found = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]", found.stderr

@@ -1,0 +1,80 @@
+"""The gapless application number, taken from the call's counter as the last statement before commit.
+
+The counter row is locked from its UPDATE until the transaction ends, and every submit to the call waits for it.
+Taking the number first (and then writing the receipt, the message, the audit event) kept it locked through all
+of that; taking it last keeps it locked for the commit alone. So `submit` writes everything with a stand-in that
+is unique to the application (the number column is unique and must be set once submitted), and just before commit
+the number is taken and put in its place: in the application's row, the receipt's context and file name, and the
+message's subject and bodies. The stand-in never outlives its transaction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session
+
+from app.models import Application, Document, Message, NumberCounter
+
+_KEY = "numbers_awaited"
+
+
+@dataclass
+class _Awaited:
+    application: Application
+    stand_in: str
+    documents: list[Document] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+
+
+def await_number(application: Application) -> None:
+    """Give `application` a stand-in number now and its real number when its transaction commits."""
+    stand_in = f"[number-pending-{application.id}]"
+    application.number = stand_in
+    Session.object_session(application).info.setdefault(_KEY, {})[application.id] = _Awaited(application, stand_in)
+
+
+def fill_in_later(application: Application, *rows: Document | Message) -> None:
+    """These rows mention the number: put it in when it is taken."""
+    awaited = Session.object_session(application).info.get(_KEY, {}).get(application.id)
+    if awaited is None:
+        return
+    for row in rows:
+        (awaited.documents if isinstance(row, Document) else awaited.messages).append(row)
+
+
+def _replace(value, stand_in: str, number: str):
+    if isinstance(value, str):
+        return value.replace(stand_in, number)
+    if isinstance(value, dict):
+        return {key: _replace(item, stand_in, number) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_replace(item, stand_in, number) for item in value]
+    return value
+
+
+@event.listens_for(Session, "before_commit")
+def _take_numbers(session: Session) -> None:
+    awaited: dict[int, _Awaited] = session.info.pop(_KEY, None) or {}
+    if not awaited:
+        return
+    session.flush()  # everything else is written first: from here on only the counter and the number
+    for item in sorted(awaited.values(), key=lambda a: a.application.id):
+        application = item.application
+        taken = session.execute(
+            update(NumberCounter).where(NumberCounter.call_id == application.call_id)
+            .values(last_number=NumberCounter.last_number + 1).returning(NumberCounter.last_number)).scalar_one()
+        number, stand_in = f"{application.call.number_prefix}-{taken:03d}", item.stand_in
+        application.number = number
+        for document in item.documents:
+            document.context = _replace(document.context, stand_in, number)
+            document.filename = document.filename.replace(stand_in, number)
+        for message in item.messages:
+            message.subject = message.subject.replace(stand_in, number)
+            message.body_text = message.body_text.replace(stand_in, number)
+            message.body_html = message.body_html.replace(stand_in, number)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_numbers(session: Session) -> None:
+    session.info.pop(_KEY, None)

@@ -1,0 +1,154 @@
+"""A call's applications and one application: its checks, clarifications, assignments and steps."""
+from __future__ import annotations
+
+from flask import flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from app import policies
+from app.extensions import db
+from app.forms.admin import ApplicationTriggerForm, AssignForm, ClarificationForm, TriggerForm
+from app.forms.admin import checks_form as make_checks_form
+from app.models import Application, Assignment, User
+from app.services import applications, evaluation, pages
+from app.services.workflow import effective_status, fire
+from app.views.admin import (PER_PAGE, _document_url, _flash_errors, _owned, _redirect_to_application,
+                             _trigger_name, bp)
+from app.views.common import attempt, confirmed, current_lang, paginate
+from workflows import diagram
+from workflows.call import CALL
+from workflows.engine import WORKFLOWS
+
+
+@bp.get("/calls/<int:call_id>/applications")
+def call_applications(call_id):
+    """Bounded queries whatever the number of rows: the page, its count, one aggregate for the reviews, one for
+    the status filter."""
+    call = policies.call_for_admin(call_id, current_user)
+    status = effective_status(call)
+    states = [s.name for s in WORKFLOWS["application"].states if s.name != "draft"]
+    chosen = request.args.get("status") if request.args.get("status") in states else None
+    query = (select(Application).where(Application.call_id == call.id, Application.status != "draft")
+             .options(joinedload(Application.organisation)).order_by(Application.submitted_at, Application.id))
+    if chosen:
+        query = query.where(Application.status == chosen)
+    page = paginate(query, PER_PAGE)
+    reviews = dict(db.session.execute(
+        select(Assignment.application_id, func.count(Assignment.id))
+        .where(Assignment.application_id.in_([a.id for a in page.items] or [-1]), Assignment.status == "submitted")
+        .group_by(Assignment.application_id)).all())
+    by_state = dict(db.session.execute(
+        select(Application.status, func.count(Application.id))
+        .where(Application.call_id == call.id, Application.status != "draft").group_by(Application.status)).all())
+    return render_template(
+        "admin/applications.html", call=call, status=status, page=page, reviews=reviews, chosen=chosen,
+        filters=[(s, by_state[s]) for s in states if by_state.get(s)], total=sum(by_state.values()),
+        show_reviews=status in CALL.groups["evaluation_started"])
+
+
+# --- one application --------------------------------------------------------------------------------------------
+
+@bp.get("/applications/<int:application_id>")
+def application(application_id):
+    application = policies.application_for(application_id, current_user)
+    return _render_application(application)
+
+
+def _render_application(application: Application, checks_form=None, clarification_form=None):
+    """The application's page; a refused form is shown again as it was filled in."""
+    page = pages.admin_application_page(application, current_user)
+    if checks_form is None and page.checks_open:
+        checks_form = make_checks_form(page.checks, formdata=None, data=page.check_answers)
+    return render_template(
+        "admin/application.html", **page.context(),
+        checks_form=checks_form if page.checks_open else None,
+        clarification_form=clarification_form or ClarificationForm(formdata=None),
+        assign_form=AssignForm(formdata=None, evaluators=page.candidates) if page.assignable else None,
+        documents=[(label, _document_url(document_id)) for label, document_id in page.document_ids],
+        svg=diagram.to_svg(WORKFLOWS["application"], application.status, lang=current_lang()))
+
+
+@bp.post("/applications/<int:application_id>/checks")
+def record_checks(application_id):
+    application = policies.application_for(application_id, current_user, write=True)
+    checks = application.call.checks
+    form = make_checks_form(checks)
+    if not form.validate():
+        _flash_errors(form)
+    elif attempt(lambda: applications.record_checks(application, current_user, form.results(checks)),
+                  _("The checks are recorded.")):
+        return _redirect_to_application(application, "checks")
+    # refused: show the page again with the answers as given
+    return _render_application(application, checks_form=form)
+
+
+@bp.post("/applications/<int:application_id>/clarification")
+def request_clarification(application_id):
+    application = policies.application_for(application_id, current_user, write=True)
+    form = ClarificationForm()
+    if form.validate() and attempt(
+            lambda: applications.request_clarification(application, current_user, form.question.data,
+                                                       form.answer_due_at.data),
+            _("The question is sent to the applicant.")):
+        return _redirect_to_application(application, "clarifications")
+    return _render_application(application, clarification_form=form)
+
+
+@bp.post("/applications/<int:application_id>/assign")
+def assign(application_id):
+    application = policies.application_for(application_id, current_user, write=True)
+    evaluators = db.session.scalars(select(User).where(User.role == "evaluator", User.active)).all()
+    form = AssignForm(evaluators=evaluators)
+    if not form.validate():
+        _flash_errors(form)
+        return _redirect_to_application(application, "assignments")
+    evaluator = db.session.get(User, form.evaluator_id.data)
+    attempt(lambda: evaluation.assign(application, evaluator, current_user),
+             _("%(name)s is assigned.", name=evaluator.name))
+    return _redirect_to_application(application, "assignments")
+
+
+@bp.post("/applications/<int:application_id>/auto-assign")
+def auto_assign(application_id):
+    application = policies.application_for(application_id, current_user, write=True)
+    made = []
+    if attempt(lambda: made.extend(evaluation.auto_assign(application, current_user)),
+                _("Evaluators assigned automatically.")) and not made:
+        flash(_("No evaluator was added: the application has enough, or nobody without a conflict is free."), "info")
+    return _redirect_to_application(application, "assignments")
+
+
+@bp.post("/applications/<int:application_id>/fire")
+def application_fire(application_id):
+    application = policies.application_for(application_id, current_user, write=True)
+    form = ApplicationTriggerForm()
+    if not form.validate():
+        _flash_errors(form)
+        return _redirect_to_application(application)
+    trigger = form.trigger.data
+    asked = confirmed(application, trigger, back=url_for(".application", application_id=application.id),
+                      note=form.note.data)  # sign, close the grant: asked first
+    if asked is not None:
+        return asked
+    data = {"recovery_cents": form.recovery.data} if trigger == "terminate" and form.recovery.data is not None else {}
+    attempt(lambda: fire(application, trigger, current_user, form.note.data, **data),
+             _("Done: %(step)s.", step=_trigger_name("application", trigger)))
+    return _redirect_to_application(application)
+
+
+@bp.post("/assignments/<int:assignment_id>/fire")
+def assignment_fire(assignment_id):
+    assignment, application = _owned(Assignment, assignment_id)
+    form = TriggerForm()
+    if form.validate():
+        asked = confirmed(assignment, form.trigger.data, back=url_for(".application", application_id=application.id,
+                                                                       _anchor="assignments"), note=form.note.data)
+        if asked is not None:
+            return asked
+        attempt(lambda: fire(assignment, form.trigger.data, current_user, form.note.data),
+                 _("Done: %(step)s.", step=_trigger_name("review", form.trigger.data)))
+    else:
+        _flash_errors(form)
+    return _redirect_to_application(application, "assignments")
