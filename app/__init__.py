@@ -78,6 +78,7 @@ def _init_database(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     from app import formatting
     from app.formatting import current_lang as lang
+    from app.services import attachments, questions
     from app.services.workflow import engine
 
     from fractions import Fraction
@@ -89,16 +90,19 @@ def _register_template_helpers(app: Flask) -> None:
         day=lambda value: formatting.day(value, lang()),
         moment=lambda value: formatting.moment(value, lang()),
         deadline=lambda value: formatting.deadline(value, lang()),
+        duration=lambda delta: formatting.duration(delta, lang()),
         points=lambda value: formatting.points(value, lang()),
         state_label=lambda workflow, state: engine().workflow(workflow).label(state, lang()),
         trigger_label=lambda workflow, trigger: engine().workflow(workflow).trigger_label(trigger, lang()),
+        question_answers=lambda application: questions.shown(application, lang()),  # the call's own, answered
+        application_files=lambda application: attachments.shown(application, lang()),  # with download links
     )
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app.views import admin, applicant, auth, evaluator, public
+    from app.views import account, admin, applicant, auth, evaluator, public
 
-    for module in (public, auth, applicant, evaluator, admin):
+    for module in (public, auth, applicant, account, evaluator, admin):
         app.register_blueprint(module.bp)
 
 

@@ -42,6 +42,10 @@ def configure_sqlite(app: Flask, engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        # SQLite's lower() and LIKE fold ASCII letters only; the admin's list searches Latvian text with this one
+        # (app/services/applications_list.py)
+        dbapi_connection.create_function("lv_lower", 1, lambda value: value.lower() if isinstance(value, str)
+                                         else value, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection):

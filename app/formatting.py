@@ -1,9 +1,11 @@
 """How dates, times and money are shown: Latvian first (27.11.2026., 4 600,00 €), in Europe/Riga."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+
+from babel.units import format_unit
 
 from app.clock import to_riga
 
@@ -54,6 +56,19 @@ def deadline(closes_at: datetime | None, lang: str = "lv") -> str:
 
     last = to_riga(closes_at - timedelta(minutes=1))
     return f"{day(last.date(), lang)} plkst. {last:%H:%M}" if lang == "lv" else f"{day(last.date(), lang)} {last:%H:%M}"
+
+
+def duration(delta: timedelta, lang: str = "lv") -> str:
+    """A positive span of time in its largest whole unit, rounded down, as CLDR words it for `lang` (Latvian's
+    1 / 2–9 / 10–20 forms: '1 diena', '3 dienas', '12 dienu'): 12 days 5 hours → '12 dienu'; 23:59:59 →
+    '23 stundas'. Days are never counted in weeks or months, as a deadline's reader counts them. Zero or less: ''."""
+    seconds = int(delta.total_seconds())
+    if seconds <= 0:
+        return ""
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1)):
+        if seconds >= size:
+            return format_unit(seconds // size, f"duration-{unit}", length="long", locale=lang)
+    raise AssertionError("unreachable")
 
 
 def points(half_points: Fraction | int | None, lang: str = "lv") -> str:

@@ -5,7 +5,8 @@ from sqlalchemy import or_, select
 
 from app.errors import NotAllowed, NotFound
 from app.extensions import db
-from app.models import Application, Assignment, Call, ConflictOfInterest, Message, Payment, Recovery, Report
+from app.models import (Application, ApplicationFile, Assignment, Call, ConflictOfInterest, Message, Payment,
+                        Recovery, Report)
 
 OPEN_ASSIGNMENT = ("accepted", "submitted")
 
@@ -175,3 +176,15 @@ def can_download(user, document) -> bool:
         report = db.session.get(Report, document.entity_id)
         return report is not None and user.role != "evaluator" and can_view_application(user, report.application)
     return False
+
+
+def attachment_for(file_id: int, user) -> ApplicationFile:
+    """An application's file, for download: whoever may see its application (the organisation's members; the
+    call's admins and auditors once it is submitted; an evaluator assigned who declared no conflict, never a
+    conflicted one). 404 to everyone else, anonymous visitors included: an id confirms nothing."""
+    found = db.session.get(ApplicationFile, file_id)
+    if found is None or not user.is_authenticated:
+        raise NotFound()
+    if not can_view_application(user, db.session.get(Application, found.application_id)):
+        raise NotFound()
+    return found

@@ -70,7 +70,6 @@ def bench_engine() -> Row:
 # --- measured on the database (PostgreSQL; SQLite only as a fallback, said so) ---------------------------------
 
 ROWS_IN_CALL = 10_000
-PAGE_SIZE_ADMIN = 50  # app.views.admin.PER_PAGE
 
 
 class Queries:
@@ -147,15 +146,30 @@ def _label(backend: str) -> str:
 
 
 def bench_admin_list(bench: Bench) -> Row:
+    """The admin's list of the call of 10,000: the first page, the last page (the list's own "last" link: keyset,
+    no offset), a state filter and a text search, each the median of 5 after a warm-up, and its queries. The seeded
+    rows are all submitted, so the state filter keeps all 10,000 (its count is the worst case); the search asks
+    for one project by its words ("Projekts big 4242": each word a prefix, so "big" and "4242" narrow it)."""
+    import re
+    from html import unescape
+
     call_id = bench.big_call()
+    _vacuum(bench)
     client = bench.app.test_client()
     with bench.app.app_context():
         _login(client, bench.admin_id)
-    last_page = -(-ROWS_IN_CALL // PAGE_SIZE_ADMIN)
+    base = f"/admin/calls/{call_id}/applications"
+    first_body = client.get(base).get_data(as_text=True)
+    last = re.search(r'<a class="page-link" rel="last" href="([^"]+)"', first_body)
+    assert last, "the list has no 'last' link"
+    cases = {  # name: (url, text the page must show)
+        "first": (base, "Projekts big 0<"),
+        "last": (unescape(last.group(1)), f"Projekts big {ROWS_IN_CALL - 1}<"),
+        "state": (f"{base}?status=submitted", "Projekts big 0<"),
+        "search": (f"{base}?q=Projekts+big+4242", "Projekts big 4242<"),
+    }
     figures = {}
-    for page in (1, last_page):
-        url = f"/admin/calls/{call_id}/applications?page={page}"
-
+    for name, (url, shown) in cases.items():
         def get(url=url):
             response = client.get(url)
             assert response.status_code == 200, (url, response.status_code)
@@ -165,12 +179,25 @@ def bench_admin_list(bench: Bench) -> Row:
         counter = Queries(bench.engine)
         body = get().get_data(as_text=True)
         counter.close()
-        assert f"{ROWS_IN_CALL}" in body.replace("\u00a0", "").replace(" ", "").replace(",", "")
-        figures[page] = (seconds, counter.count)
-    (first_s, first_q), (last_s, last_q) = figures[1], figures[last_page]
-    return (f"admin list, one call of 10,000 applications, page of 50{_label(bench.backend)}",
-            f"{first_s * 1000:.0f} ms, {first_q} queries (p.{last_page}: {last_s * 1000:.0f} ms, {last_q} q.)",
-            "< 100 ms, ≤ 10 queries", first_s < 0.1 and first_q <= 10)
+        assert shown in body, (name, shown)
+        figures[name] = (seconds, counter.count)
+    measured = ", ".join(f"{name} {s * 1000:.0f} ms {q} q." for name, (s, q) in figures.items())
+    met = all(s < 0.05 and q <= 8 for s, q in figures.values())
+    return (f"admin list, one call of 10,000 applications, page of 50{_label(bench.backend)}", measured,
+            "each < 50 ms, ≤ 8 queries", met)
+
+
+def _vacuum(bench: Bench) -> None:
+    """What autovacuum soon does to a real database after the bulk load: merge the search index's pending list
+    (a GIN index takes bulk inserts into an unsorted list that every search reads through: 15 ms instead of 0.4
+    here) and mark the pages all-visible (so that counting per state reads the index alone)."""
+    if bench.backend == "postgresql":
+        from sqlalchemy import create_engine
+
+        engine = create_engine(bench.url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE applications")
+        engine.dispose()
 
 
 def bench_submit(bench: Bench) -> Row:
@@ -191,7 +218,7 @@ def bench_submit(bench: Bench) -> Row:
             _login(client, user_id)
         counter = Queries(bench.engine)
         started = time.perf_counter()
-        response = client.post(f"/apply/applications/{application_id}/submit")
+        response = client.post(f"/apply/applications/{application_id}/submit", data={"confirmed": "1"})
         elapsed = time.perf_counter() - started
         counter.close()
         assert response.status_code == 302 and response.headers["Location"].endswith("/receipt"), (

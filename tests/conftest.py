@@ -175,6 +175,9 @@ class IsolatedClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         _end_test_transaction()
+        # a streamed body (stream_with_context: the CSV of a list) is read inside the request's own context, as a
+        # server sends it before the request ends; read later it would find the context gone
+        kwargs.setdefault("buffered", True)
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 

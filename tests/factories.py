@@ -241,6 +241,12 @@ def make_call(state: str = "open", funding: str = "lump_sum", *, when: str | Non
         call_service.add_criterion(call, code=f"2.{i + 1}", title_lv=f"Kritērijs 2.{i + 1}",
                                    title_en=f"Criterion 2.{i + 1}", max_half_points=10, step_half_points=1,
                                    min_half_points=6 if i == 0 else None)
+    if funding == "budgeted":  # the categories _draft's budget lines name (no cap: tests of caps add their own)
+        from app.models import CostCategory
+
+        db.session.add_all([CostCategory(call=call, position=0, code="staff", label_lv="Personāls", label_en="Staff"),
+                            CostCategory(call=call, position=1, code="materials", label_lv="Materiāli",
+                                         label_en="Materials")])
     automatic = {"A1": "on_time", "A2": "amount", "A3": "registration_number", "A4": "dates"}
     for code in checks:
         call_service.add_check(call, code=code, title_lv=f"Pārbaude {code}", title_en=f"Check {code}",
@@ -303,10 +309,13 @@ def _draft(call: Call, organisation: Organisation | None, title: str | None) -> 
     if call.funding_mode == "budgeted":
         from app.models import BudgetLine
 
-        application.budget_lines = [BudgetLine(position=0, category="staff", description="Vadītāji",
-                                               amount_cents=BUDGETED_CENTS // 2),
+        half = BUDGETED_CENTS // 2
+        application.budget_lines = [BudgetLine(position=0, category="staff", description="Vadītāji", quantity=1,
+                                               unit_cost_cents=half, amount_cents=half),
                                     BudgetLine(position=1, category="materials", description="Materiāli",
-                                               amount_cents=BUDGETED_CENTS - BUDGETED_CENTS // 2)]
+                                               quantity=1, unit_cost_cents=BUDGETED_CENTS - half,
+                                               amount_cents=BUDGETED_CENTS - half)]
+        application.amount_cents = BUDGETED_CENTS  # the budget's total, as app/services/budget.save sets it
     db.session.commit()
     return application
 

@@ -30,7 +30,8 @@ APPLICATION = Workflow(
     transitions=(
         t("submit", "draft", "submitted", "applicant",
           guards=("call_accepting", "application_complete", "amount_allowed", "declarations_accepted",
-                  "organisation_valid", "organisation_limit"),
+                  "organisation_valid", "organisation_limit", "questions_answered",
+                  "attachments_present"),
           effects=("freeze_application", "queue_receipt"), irreversible=True),
         t("withdraw", PRE_DECISION, "withdrawn", "applicant", effects=("notify_withdrawn",)),
         t("request_clarification", "submitted", "clarification", "admin", guards=("answer_deadline_given",),

@@ -20,7 +20,7 @@ CALL = Workflow(
     transitions=(
         t("announce", "draft", "announced", "admin",
           guards=("call_definition_valid", "call_dates_ordered", "call_period_long_enough"),
-          effects=("freeze_call", "render_regulations")),
+          effects=("freeze_call", "render_regulations", "notify_call_announced")),
         t("open", "announced", "open", "system"),
         t("extend_deadline", "open", "open", "admin", guards=("new_deadline_later",),
           effects=("set_deadline", "notify_draft_owners"), needs_note=True),

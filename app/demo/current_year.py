@@ -19,6 +19,7 @@ from app.demo.steps import (
 from app.models import Application, Call
 from app.services import (
     calls,
+    questions,
 )
 from app.services.workflow import fire
 
@@ -102,16 +103,37 @@ def open_call(people: People, today: date, year: int) -> Call:
                         implementation=(decision + timedelta(days=26), decision + timedelta(days=26 + 182)),
                         reports=(decision + timedelta(days=26 + 75), decision + timedelta(days=26 + 196)),
                         retention_until=date(year + 7, 12, 31))
+    # questions of the call's own, worded by the municipality (the guided form's "questions" and "results" steps)
+    volunteers = questions.add(call, admin, {
+        "kind": "yes_no", "step": "questions", "required": True, "label_lv": "Vai projektā iesaistīsiet brīvprātīgos?",
+        "label_en": "Will volunteers take part in the project?", "help_lv": "Arī jauniešus, kas palīdz kā mentori.",
+        "help_en": "Young people who help as mentors count too.", "options": [], "min_value": None, "max_value": None})
+    heard = questions.add(call, admin, {
+        "kind": "choice", "step": "questions", "required": False, "label_lv": "Kā uzzinājāt par konkursu?",
+        "label_en": "How did you hear of the call?", "help_lv": "", "help_en": "", "min_value": None,
+        "max_value": None, "options": [{"value": "o1", "lv": "Pašvaldības mājaslapā", "en": "On the municipality's website"},
+                                       {"value": "o2", "lv": "No jaunatnes darbinieka", "en": "From a youth worker"},
+                                       {"value": "o3", "lv": "Sociālajos tīklos", "en": "On social media"}]})
+    schools = questions.add(call, admin, {
+        "kind": "number", "step": "results", "required": False, "label_lv": "Ar cik skolām sadarbosieties?",
+        "label_en": "How many schools will you work with?", "help_lv": "", "help_en": "", "options": [],
+        "min_value": 0, "max_value": 30})
     clock.travel_to(on(today - timedelta(days=12), 14))
     calls.announce(call, admin)
     clock_moves(call, call.opens_at)
     members = people.members
 
+    def answer(application: Application, *values) -> None:
+        keys = (volunteers.key, heard.key, schools.key)
+        questions.save(application, application.organisation.members[0], dict(zip(keys, values)))
+
     def ago(days: int, hour: int) -> datetime:
         return on(today - timedelta(days=days), hour)
 
     podcast = draft(call, members["zemgale"], PROJECTS_OPEN["zemgale"], ago(9, 18))
+    answer(podcast, True, "o2", 3)
     orienteering = draft(call, members["valgunde"], PROJECTS_OPEN["valgunde"], ago(8, 20))
+    answer(orienteering, False, "o1", 1)
     send(podcast, ago(6, 11))
     draft(call, members["eleja"], PROJECTS_OPEN["eleja"], ago(5, 19), complete=False)
     draft(call, members["jauniesi"], PROJECTS_OPEN["jauniesi"], ago(3, 8), complete=False)

@@ -22,7 +22,8 @@ class LoginForm(FlaskForm):
 
 class RegisterForm(FlaskForm):
     organisation_name = StringField(_l("Organisation name"), validators=[DataRequired(), Length(max=200)])
-    registration_number = StringField(_l("Registration number"), validators=[DataRequired(), Length(min=11, max=11)])
+    # as people copy it: "LV40008152656", "4000 8152 656"; the service cleans it and says what is wrong
+    registration_number = StringField(_l("Registration number"), validators=[DataRequired(), Length(max=20)])
     legal_form = SelectField(_l("Legal form"), choices=[SelectChoice(k, LEGAL_FORM_LABELS[k]) for k in LEGAL_FORMS])
     iban = StringField(_l("Bank account (IBAN)"), validators=[DataRequired(), Length(max=34)])
     organisation_email = EmailField(_l("Organisation e-mail"), filters=[_normal_email],
@@ -34,3 +35,39 @@ class RegisterForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10, max=200)])
     password_again = PasswordField(_l("Password again"),
                                    validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    password_again = PasswordField(_l("New password again"),
+                                   validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Your e-mail (login)"), filters=[_normal_email],
+                       validators=[DataRequired(), Email(check_deliverability=False), Length(max=200)])
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+
+
+class AcceptInvitationForm(NewPasswordForm):
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
+
+
+class ProfileForm(FlaskForm):
+    """The organisation's profile as its members may change it; the registration number is shown, not edited."""
+
+    name = StringField(_l("Organisation name"), validators=[DataRequired(), Length(max=200)])
+    legal_form = SelectField(_l("Legal form"), choices=[SelectChoice(k, LEGAL_FORM_LABELS[k]) for k in LEGAL_FORMS])
+    iban = StringField(_l("Bank account (IBAN)"), validators=[DataRequired(), Length(max=34)])
+    email = EmailField(_l("Organisation e-mail"), filters=[_normal_email],
+                       validators=[DataRequired(), Email(check_deliverability=False), Length(max=200)])
+    address = StringField(_l("Legal address"), validators=[Length(max=300)])
+
+
+class InviteForm(FlaskForm):
+    invitee_name = StringField(_l("Colleague's name"), validators=[DataRequired(), Length(max=200)])
+    invitee_email = EmailField(_l("Colleague's e-mail"), filters=[_normal_email],
+                               validators=[DataRequired(), Email(check_deliverability=False), Length(max=200)])

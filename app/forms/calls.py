@@ -1,30 +1,39 @@
 """The call's settings, its criteria and its checks, as the programme administrator types them.
 
 Fields here turn what people type into what the models store: euros into cents, points into half points, a Riga
-wall-clock time into UTC, "80 sign, 20 final_report_approved" into tranches. Each says clearly what was wrong.
+wall-clock time into UTC, the rows of tranches and reports into their JSON lists. Each says clearly what was wrong.
 """
 from __future__ import annotations
 
-import re
+
+import wtforms
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 
+from flask import abort
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, DateField, FieldList, FormField, SelectChoice, SelectField, StringField,
+                     TextAreaField)
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation,
                                 ValidationError)
 
 from app.clock import RIGA, to_riga
 from app.extensions import db
 from app.formatting import current_lang, parse_money
-from app.forms import FlaskForm, IntegerField
+from app.forms import _CATALOGUE, FlaskForm, IntegerField
 from app.models import Call
 
 MAX_CENTS = 2_000_000_000  # 20 million euros: far above any call, well inside a 32-bit integer column
 DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y", "%d.%m.%Y."]
 DATETIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M", "%d.%m.%Y. %H:%M")
-TRANCHE_EVENTS = {"sign": _l("on signing"), "final_report_approved": _l("after the final report is approved")}
+# The events a tranche may wait for; app/services/grants.py schedules "sign" at signing and
+# app/services/reporting.py releases "final_report_approved" when the final report is approved.
+TRANCHE_EVENTS = {"sign": _l("on signing the agreement"),
+                  "final_report_approved": _l("after the final report is approved")}
+REPORT_KINDS = {"interim": _l("Interim report"), "final": _l("Final report")}
+SUBMITTED_AT = "submitted_at"  # the tie-break key of app/ranking.py for the earlier submission
+ROWS_MAX = 20  # rows of a list a browser may send; more are not read
 AUTOMATIC_CHECKS = {"on_time": _l("Submitted on time"), "registration_number": _l("Valid registration number"),
                     "amount": _l("Amount within the call's rules"), "dates": _l("Form complete, dates within the call")}
 
@@ -130,50 +139,75 @@ class LocalDateField(DateField):
             raise ValueError(_l("Enter a date between 1990 and 2200."))
 
 
-class TieBreakField(StringField):
-    """"2.2, 2.4.3, submitted_at" → ["2.2", "2.4.3", "submitted_at"]; blank → ["submitted_at"]."""
+class _Row(wtforms.Form):
+    """A row of a list inside the call form; WTForms' own messages in the reader's language, as in FlaskForm."""
 
-    def process_formdata(self, valuelist):
-        text = valuelist[0] if valuelist else ""
-        keys = [k for k in re.split(r"[,;\s]+", text.strip()) if k]
-        self.data = keys or ["submitted_at"]
-        bad = [k for k in keys if not re.fullmatch(r"[\w.]{1,20}", k)]
-        if bad:
-            raise ValueError(_l("Tie-break keys are criterion codes or submitted_at, separated by commas."))
-        if len(set(keys)) != len(keys):
-            raise ValueError(_l("A tie-break key is listed twice."))
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return ", ".join(self.data or [])
+    class Meta:
+        def get_translations(self, form):
+            return _CATALOGUE
 
 
-class TranchesField(StringField):
-    """"80 sign, 20 final_report_approved" → [{"percent": 80, "on": "sign"}, ...]; blank → []."""
+class TrancheRow(_Row):
+    """One payment tranche: a share of the grant and the event that makes it due. Blank row: ignored."""
 
-    def process_formdata(self, valuelist):
-        text = (valuelist[0] if valuelist else "").strip()
-        self.data = []
-        if not text:
-            return
-        tranches = []
-        for part in (p.strip() for p in re.split(r"[,;\n]+", text)):
-            if not part:
-                continue
-            found = re.fullmatch(r"(\d{1,3})\s*%?\s+([a-z_]+)", part)
-            if not found or found.group(2) not in TRANCHE_EVENTS or int(found.group(1)) <= 0:
-                raise ValueError(_l("Write each tranche as a percentage and an event (sign or "
-                                    "final_report_approved), for example: 80 sign, 20 final_report_approved."))
-            tranches.append({"percent": int(found.group(1)), "on": found.group(2)})
-        if sum(t["percent"] for t in tranches) != 100:
-            raise ValueError(_l("The tranches must add up to 100 %."))
-        self.data = tranches
+    percent = IntegerField(_l("Percent of the grant"), validators=[
+        Optional(), NumberRange(1, 100, message=_l("A tranche is between 1 and 100 percent."))])
+    on = SelectField(_l("Paid"), choices=[SelectChoice("", "—")]
+                     + [SelectChoice(event, label) for event, label in TRANCHE_EVENTS.items()],
+                     validate_choice=False, default="")
 
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return ", ".join(f"{t['percent']} {t['on']}" for t in self.data or [])
+    def validate_on(self, field):
+        if field.data and field.data not in TRANCHE_EVENTS:
+            raise ValidationError(_l("Choose when the tranche is paid from the list."))
+
+    @property
+    def blank(self) -> bool:
+        return self.percent.data is None and not self.percent.errors and not self.on.data
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if valid and not self.blank and (self.percent.data is None or not self.on.data):
+            (self.on if self.percent.data is not None else self.percent).errors.append(
+                _l("Give both the percentage and when it is paid, or leave the row empty."))
+            return False
+        return valid
+
+
+class ReportRow(_Row):
+    """One report of the schedule: which report and its due date. Blank row: ignored."""
+
+    kind = SelectField(_l("Report"), choices=[SelectChoice("", "—")]
+                       + [SelectChoice(kind, label) for kind, label in REPORT_KINDS.items()],
+                       validate_choice=False, default="")
+    due_on = LocalDateField(_l("Due on"), validators=[Optional()])
+
+    def validate_kind(self, field):
+        if field.data and field.data not in REPORT_KINDS:
+            raise ValidationError(_l("Choose the report from the list."))
+
+    @property
+    def blank(self) -> bool:
+        return not self.kind.data and self.due_on.data is None and not self.due_on.errors
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if valid and not self.blank and (not self.kind.data or self.due_on.data is None):
+            (self.due_on if self.kind.data else self.kind).errors.append(
+                _l("Give both the report and its due date, or leave the row empty."))
+            return False
+        return valid
+
+
+def tie_break_choices(criteria) -> list[SelectChoice]:
+    """The keys a tie may be broken by, in words: each criterion of the call, and the earlier submission."""
+    return ([SelectChoice("", "—")]
+            + [SelectChoice(c.code, _l("Score of criterion %(code)s: %(title)s", code=c.code,
+                                       title=c.title(current_lang()))) for c in criteria]
+            + [SelectChoice(SUBMITTED_AT, _l("Earlier submission"))])
+
+
+def _blank(entry) -> bool:
+    return entry.form.blank if isinstance(entry, FormField) else not entry.data
 
 
 class Given:
@@ -193,6 +227,18 @@ CODE = Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", message=_l("Use letters, digits, 
 
 
 class CallForm(FlaskForm):
+    class Meta:
+        def wrap_formdata(self, form, formdata):
+            """The rows' own fields (payment_tranches-0-percent, …) are text too: a file there answers 400, as
+            for every field of the form (app/forms/__init__.py)."""
+            formdata = super().wrap_formdata(form, formdata)
+            if formdata is not None and hasattr(formdata, "getlist"):
+                for key in formdata:
+                    if key.partition("-")[0] in CallForm.ROW_LISTS and any(
+                            not isinstance(value, str) for value in formdata.getlist(key)):
+                        abort(400)
+            return formdata
+
     code = StringField(_l("Code (in the public address)"), validators=[DataRequired(), Length(max=40), CODE])
     number_prefix = StringField(_l("Application number prefix"), validators=[
         DataRequired(), Length(max=20),
@@ -235,7 +281,8 @@ class CallForm(FlaskForm):
     allocation_policy = SelectField(_l("When the next project does not fit the budget"), choices=[
         SelectChoice("strict", _l("Stop: the rest go to the reserve list")),
         SelectChoice("skip", _l("Skip it: fund later ones that fit"))])
-    tie_break_keys = TieBreakField(_l("Tie-break keys, in order"), default=["submitted_at"])
+    tie_break_keys = FieldList(SelectField(_l("Tie-break key"), validate_choice=False, default=""),
+                               label=_l("Ties are broken by, in this order"), max_entries=ROWS_MAX)
     review_days = IntegerField(_l("Days for a review"), default=14, validators=[InputRequired(), NumberRange(1, 365)])
     acceptance_days = IntegerField(_l("Days to accept an offer"), default=10,
                                    validators=[InputRequired(), NumberRange(1, 365)])
@@ -243,14 +290,47 @@ class CallForm(FlaskForm):
     delivery_allowance_working_days = IntegerField(_l("Delivery allowance for letters, working days"), default=2,
                                                    validators=[InputRequired(), NumberRange(0, 30)])
 
-    interim_report_due = LocalDateField(_l("Interim report due"), validators=[Optional()])
-    final_report_due = LocalDateField(_l("Final report due"), validators=[Optional()])
-    payment_tranches = TranchesField(_l("Payment tranches"))
+    report_schedule = FieldList(FormField(ReportRow), label=_l("Reports"), max_entries=ROWS_MAX)
+    payment_tranches = FieldList(FormField(TrancheRow), label=_l("Payment tranches"), max_entries=ROWS_MAX)
 
-    def __init__(self, *args, call_id: int | None = None, organisers=(), **kwargs):
+    def __init__(self, *args, call_id: int | None = None, organisers=(), criteria=(), **kwargs):
         super().__init__(*args, **kwargs)
         self._call_id = call_id
         self.organiser_id.choices = [SelectChoice(str(o.id), o.name) for o in organisers]
+        self._tie_choices = tie_break_choices(criteria)
+        self._tie_keys = {choice.value for choice in self._tie_choices if choice.value}
+        # a blank row after the filled ones, so that a browser without scripts can add one more row on each save;
+        # "Add a row" (add_row) gives another without saving
+        for name, at_least in (("report_schedule", 2), ("payment_tranches", 2), ("tie_break_keys", 3)):
+            rows = getattr(self, name)
+            filled = sum(not _blank(entry) for entry in rows.entries)
+            limit = len(self._tie_keys) if name == "tie_break_keys" else ROWS_MAX
+            while len(rows.entries) < min(limit, max(at_least, filled + 1)):
+                rows.append_entry()
+        for entry in self.tie_break_keys.entries:
+            entry.choices = self._tie_choices
+
+    ROW_LISTS = ("report_schedule", "payment_tranches", "tie_break_keys")
+
+    def add_row(self, name: str) -> None:
+        """One more blank row in the list `name` (one of ROW_LISTS), within its limit; nothing is saved."""
+        rows = getattr(self, name)
+        limit = len(self._tie_keys) if name == "tie_break_keys" else ROWS_MAX
+        if len(rows.entries) < limit:
+            rows.append_entry()
+            if name == "tie_break_keys":
+                rows.entries[-1].choices = self._tie_choices
+
+    def remove_row(self, name: str, index: int) -> None:
+        """Drop row `index` of the list `name`; the rows after it move up. Nothing is saved."""
+        rows = getattr(self, name)
+        if 0 <= index < len(rows.entries):
+            kept = [entry.data for position, entry in enumerate(rows.entries) if position != index]
+            rows.entries, rows.last_index = [], -1
+            for data in kept:
+                rows.append_entry(data)
+            for entry in (rows.entries if name == "tie_break_keys" else ()):
+                entry.choices = self._tie_choices
 
     def validate_code(self, field):
         self._unique(Call.code, field, _l("Another call already has this code."))
@@ -277,16 +357,41 @@ class CallForm(FlaskForm):
         if self.min_amount.data > field.data:
             raise ValidationError(_l("The maximum must not be below the minimum."))
 
-    def validate_final_report_due(self, field):
-        interim = self.interim_report_due.data
-        if interim and field.data and interim >= field.data:
+    def validate_tie_break_keys(self, field):
+        keys = [entry.data for entry in field.entries if entry.data]
+        if any(key not in self._tie_keys for key in keys):
+            raise ValidationError(_l("Choose the tie-break keys from the list."))
+        if len(set(keys)) != len(keys):
+            raise ValidationError(_l("A tie-break key is chosen twice."))
+
+    def validate_report_schedule(self, field):
+        if any(row.form.errors for row in field.entries):
+            return  # each wrong row says why; the rows together are judged once each is whole
+        rows = [row.form for row in field.entries if not row.form.blank]
+        kinds = [row.kind.data for row in rows]
+        if len(set(kinds)) != len(kinds):
+            raise ValidationError(_l("Each report (interim, final) may appear only once."))
+        due = {row.kind.data: row.due_on.data for row in rows}
+        if "interim" in due and "final" in due and due["interim"] >= due["final"]:
             raise ValidationError(_l("The final report is due after the interim report."))
+
+    def validate_payment_tranches(self, field):
+        if any(row.form.errors for row in field.entries):
+            return
+        rows = [row.form for row in field.entries if not row.form.blank]
+        total = sum(row.percent.data for row in rows)
+        if rows and total != 100:
+            raise ValidationError(_l("The tranches add up to %(total)s %%; they must add up to 100 %%.", total=total))
 
     def call_fields(self) -> dict:
         """The validated form as `Call` column values."""
         lump = self.funding_mode.data == "lump_sum"
-        schedule = [{"kind": kind, "due_on": day.isoformat()} for kind, day in
-                    (("interim", self.interim_report_due.data), ("final", self.final_report_due.data)) if day]
+        schedule = sorted(({"kind": row.form.kind.data, "due_on": row.form.due_on.data.isoformat()}
+                           for row in self.report_schedule.entries if not row.form.blank),
+                          key=lambda item: list(REPORT_KINDS).index(item["kind"]))
+        tranches = [{"percent": row.form.percent.data, "on": row.form.on.data}
+                    for row in self.payment_tranches.entries if not row.form.blank]
+        keys = [entry.data for entry in self.tie_break_keys.entries if entry.data] or [SUBMITTED_AT]
         return {
             "code": self.code.data.strip(), "number_prefix": self.number_prefix.data.strip(),
             "organiser_id": self.organiser_id.data,
@@ -308,16 +413,15 @@ class CallForm(FlaskForm):
             "evaluators_per_application": self.evaluators_per_application.data,
             "divergence_threshold_percent": self.divergence_threshold_percent.data,
             "divergence_policy": self.divergence_policy.data, "allocation_policy": self.allocation_policy.data,
-            "tie_break_keys": self.tie_break_keys.data, "review_days": self.review_days.data,
+            "tie_break_keys": keys, "review_days": self.review_days.data,
             "acceptance_days": self.acceptance_days.data, "appeal_days": self.appeal_days.data,
             "delivery_allowance_working_days": self.delivery_allowance_working_days.data,
-            "report_schedule": schedule, "payment_tranches": self.payment_tranches.data,
+            "report_schedule": schedule, "payment_tranches": tranches,
         }
 
     @staticmethod
     def data_of(call: Call) -> dict:
         """A stored call as the form's initial data (for editing)."""
-        due = {item["kind"]: date.fromisoformat(item["due_on"]) for item in call.report_schedule or []}
         return {
             "code": call.code, "number_prefix": call.number_prefix, "organiser_id": call.organiser_id,
             "title_lv": call.title_lv, "title_en": call.title_en, "description_lv": call.description_lv,
@@ -334,8 +438,9 @@ class CallForm(FlaskForm):
             "tie_break_keys": call.tie_break_keys, "review_days": call.review_days,
             "acceptance_days": call.acceptance_days, "appeal_days": call.appeal_days,
             "delivery_allowance_working_days": call.delivery_allowance_working_days,
-            "interim_report_due": due.get("interim"), "final_report_due": due.get("final"),
-            "payment_tranches": call.payment_tranches,
+            "report_schedule": [{"kind": item["kind"], "due_on": date.fromisoformat(item["due_on"])}
+                                for item in call.report_schedule or []],
+            "payment_tranches": [dict(item) for item in call.payment_tranches or []],
         }
 
 
@@ -417,3 +522,49 @@ class CheckForm(FlaskForm):
     def check_fields(self) -> dict:
         return {"code": self.code.data.strip(), "title_lv": self.title_lv.data.strip(),
                 "title_en": self.title_en.data.strip(), "automatic": self.automatic.data or None}
+
+
+class CostCategoryForm(FlaskForm):
+    """A cost category of a budgeted call, e.g. "Administrācija" / "Administration", at most 10 % of the total."""
+
+    label_lv = StringField(_l("Category in Latvian"), validators=[DataRequired(), Length(max=200)])
+    label_en = StringField(_l("Category in English"), validators=[DataRequired(), Length(max=200)])
+    cap_percent = IntegerField(_l("At most, percent of the project's total (optional)"),
+                               validators=[Optional(), NumberRange(1, 100)])
+
+    def category_fields(self) -> dict:
+        return {"label_lv": self.label_lv.data.strip(), "label_en": self.label_en.data.strip(),
+                "cap_percent": self.cap_percent.data}
+
+
+class CopyCallForm(FlaskForm):
+    """A new draft from an earlier call: its every setting, criterion, check and text, with the dates moved."""
+
+    source_id = SelectField(_l("Earlier call"), coerce=int, validators=[InputRequired()])
+    opens_at = RigaDateTimeField(_l("New opening of applications (Riga time, optional)"), validators=[Optional()])
+    code = StringField(_l("Code of the new call (optional)"), validators=[Optional(), Length(max=40), CODE])
+    number_prefix = StringField(_l("Application number prefix of the new call (optional)"), validators=[
+        Optional(), Length(max=20),
+        Regexp(r"^[A-Z0-9][A-Z0-9-]*$", message=_l("Use capital letters, digits and dashes, e.g. PMP-2022."))])
+
+    def __init__(self, *args, sources=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.source_id.choices = [SelectChoice(str(c.id), f"{c.code} · {c.title(current_lang())}") for c in sources]
+
+    def validate_source_id(self, field):
+        if field.data not in {int(choice.value) for choice in self.source_id.choices}:
+            raise ValidationError(_l("Choose one of the calls in the list."))
+
+    def validate_opens_at(self, field):
+        from app import clock
+
+        if field.data is not None and field.data <= clock.now():
+            raise ValidationError(_l("The new opening must be in the future."))
+
+    def validate_code(self, field):
+        if field.data and db.session.scalar(select(Call.id).where(Call.code == field.data.strip())) is not None:
+            raise ValidationError(_l("Another call already has this code."))
+
+    def validate_number_prefix(self, field):
+        if field.data and db.session.scalar(select(Call.id).where(Call.number_prefix == field.data.strip())):
+            raise ValidationError(_l("Another call already uses this prefix: numbers would clash."))

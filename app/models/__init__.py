@@ -1,6 +1,6 @@
 """One module per aggregate; import them all here so metadata and Alembic see every table."""
-from app.models.accounts import (ConflictOfInterest, LoginAttempt, LoginThrottle, Organisation, Organiser, User,
-                                 user_organisers)
+from app.models.accounts import (ConflictOfInterest, Invitation, LoginAttempt, LoginThrottle, Organisation, Organiser,
+                                 PasswordResetRequest, User, user_organisers)
 from app.models.applications import (
     Appeal,
     Application,
@@ -10,16 +10,20 @@ from app.models.applications import (
     Clarification,
     Decision,
 )
+from app.models.attachments import ApplicationFile, AttachmentType
 from app.models.audit import AuditCheckpoint, AuditEvent
+from app.models.drafts import KeptDraft
 from app.models.awards import Grant, Payment, Recovery
-from app.models.calls import Call, Check, Criterion, NumberCounter, RankingProtocol
+from app.models.calls import Call, Check, CostCategory, Criterion, NumberCounter, RankingProtocol
 from app.models.evaluation import Assignment, Score
 from app.models.jobs import Document, Job, Message
+from app.models.questions import Question
 from app.models.reporting import Report
 
 __all__ = [
-    "Appeal", "Application", "Assignment", "Attachment", "AuditCheckpoint", "AuditEvent", "BudgetLine", "Call",
-    "Check", "CheckResult", "Clarification", "ConflictOfInterest", "Criterion", "Decision", "Document", "Grant",
-    "Job", "LoginAttempt", "LoginThrottle", "Message", "NumberCounter", "Organisation", "Organiser", "Payment",
-    "RankingProtocol", "Recovery", "Report", "Score", "User", "user_organisers",
+    "Appeal", "Application", "ApplicationFile", "Assignment", "Attachment", "AttachmentType", "AuditCheckpoint",
+    "AuditEvent", "BudgetLine", "Call",
+    "Check", "CheckResult", "Clarification", "ConflictOfInterest", "CostCategory", "Criterion", "Decision", "Document", "Grant",
+    "Invitation", "Job", "KeptDraft", "LoginAttempt", "LoginThrottle", "Message", "NumberCounter", "Organisation", "Organiser", "PasswordResetRequest", "Payment",
+    "Question", "RankingProtocol", "Recovery", "Report", "Score", "User", "user_organisers",
 ]

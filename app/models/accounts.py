@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -73,6 +73,8 @@ class User(UserMixin, db.Model):
     # Set while a self-registered member has not yet opened the link sent to the e-mail (no login until then);
     # None for everybody else.
     unconfirmed_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "Do not e-mail me new calls": an announced call is mailed to every confirmed, active member who has not ticked it.
+    announcements_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
     organisers: Mapped[list[Organiser]] = relationship(secondary=user_organisers)
@@ -144,3 +146,40 @@ class ConflictOfInterest(db.Model):
     source: Mapped[str] = mapped_column(String(20))  # evaluator, applicant, admin
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Invitation(db.Model):
+    """A member's invitation of a colleague to join the organisation, by e-mail. Its link is signed (the row's id and
+    the address, app/services/invitations.py); it works once, until `expires_at`: `accepted_at` is set with the member
+    it made (`accepted_by_id`)."""
+
+    __tablename__ = "invitations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    email: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(2), default="lv")
+    invited_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    organisation: Mapped[Organisation] = relationship()
+    invited_by: Mapped[User] = relationship(foreign_keys=[invited_by_id])
+
+    __table_args__ = (
+        CheckConstraint("expires_at > created_at", name="expires_after_created"),
+        CheckConstraint("(accepted_at is null) = (accepted_by_id is null)", name="accepted_by_whom"),
+    )
+
+
+class PasswordResetRequest(db.Model):
+    """Each time somebody asked for a password reset link, for which e-mail (as typed, whether or not an account has
+    it) and from where: a few links an hour per address at most (app/services/password_reset.py)."""
+
+    __tablename__ = "password_reset_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), index=True)
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

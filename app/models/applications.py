@@ -12,6 +12,14 @@ from app.models.states import sources_of, sql_list, status_check
 from app.models.types import UTCDateTime, utcnow
 
 
+# The admin list's search document (app/services/applications_list.py), written once for its query, this model's
+# index and the migration: PostgreSQL uses the index only when the query's expression is this one. Written as
+# PostgreSQL reports it back (casts and parentheses included), so that the migration test's comparison of the
+# models with the migrated database sees the same expression on both sides.
+SEARCH_DOCUMENT_SQL = ("to_tsvector('simple'::regconfig, (COALESCE(title, ''::character varying)::text || ' '::text) "
+                       "|| COALESCE(content ->> 'summary'::text, ''::text))")
+
+
 @dataclass(frozen=True)
 class ProjectPeriod:
     """The project's planned start and end (the content stores ISO text); None where missing or unreadable."""
@@ -75,6 +83,11 @@ class Application(db.Model):
         CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
         # The admin's list of a call's applications pages in this order; without it 10,000 rows are sorted per page.
         db.Index("ix_applications_call_submitted", "call_id", "submitted_at", "id"),
+        # the same list filtered by one state (app/services/applications_list.py)
+        db.Index("ix_applications_call_status_submitted", "call_id", "status", "submitted_at", "id"),
+        # its search of titles and summaries: PostgreSQL only (SQLite has no GIN; its search scans one call's rows)
+        db.Index("ix_applications_search", text(SEARCH_DOCUMENT_SQL), postgresql_using="gin").ddl_if(
+            dialect="postgresql"),
     )
 
 
@@ -83,10 +96,18 @@ class BudgetLine(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
-    category: Mapped[str] = mapped_column(String(60))
+    category: Mapped[str] = mapped_column(String(60))  # the code of one of the call's CostCategory rows
     description: Mapped[str] = mapped_column(String(300))
-    amount_cents: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer, default=1)  # whole units (app/services/budget.py says why)
+    unit_cost_cents: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(Integer)  # quantity × unit cost, worked out on the server
     application: Mapped[Application] = relationship(back_populates="budget_lines")
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_cost_cents >= 0", name="unit_cost_not_negative"),
+        CheckConstraint("amount_cents = quantity * unit_cost_cents", name="amount_is_quantity_times_cost"),
+    )
 
 
 class Attachment(db.Model):

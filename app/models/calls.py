@@ -70,6 +70,9 @@ class Call(db.Model):
     checks: Mapped[list[Check]] = relationship(
         back_populates="call", order_by="Check.position", cascade="all, delete-orphan"
     )
+    cost_categories: Mapped[list[CostCategory]] = relationship(
+        back_populates="call", order_by="CostCategory.position", cascade="all, delete-orphan"
+    )
     organiser = relationship("Organiser")
 
     @hybrid_method
@@ -147,6 +150,29 @@ class Check(db.Model):
 
     def title(self, lang: str) -> str:
         return self.title_en if lang == "en" and self.title_en else self.title_lv
+
+
+class CostCategory(db.Model):
+    """An eligible cost category of a budgeted call (e.g. "Administrācija" / "Administration"), optionally capped at
+    a share of the budget's total. Budget lines name it by `code`, a stable key made from its label at creation."""
+
+    __tablename__ = "cost_categories"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    code: Mapped[str] = mapped_column(String(60))
+    label_lv: Mapped[str] = mapped_column(String(200))
+    label_en: Mapped[str] = mapped_column(String(200))
+    cap_percent: Mapped[int | None] = mapped_column(Integer)  # at most this share of the total; None: no cap
+    call: Mapped[Call] = relationship(back_populates="cost_categories")
+
+    __table_args__ = (
+        UniqueConstraint("call_id", "code", name="uq_cost_categories_call_code"),
+        CheckConstraint("cap_percent is null or (cap_percent > 0 and cap_percent <= 100)", name="cap_percent"),
+    )
+
+    def label(self, lang: str) -> str:
+        return self.label_en if lang == "en" and self.label_en else self.label_lv
 
 
 class RankingProtocol(db.Model):

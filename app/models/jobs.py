@@ -50,7 +50,8 @@ class Message(db.Model):
 
     __tablename__ = "messages"
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # None for a message to an address that has no account yet (an invitation, app/services/invitations.py)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     recipient: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(2))
     subject: Mapped[str] = mapped_column(String(300))

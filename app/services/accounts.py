@@ -221,6 +221,31 @@ def _give_back(email: str, address: str) -> None:
 
 def authenticate(email: str, password: str, remote_addr: str = "") -> User:
     """The user, or Refused with one message for every failure (never which part was wrong). Commits."""
+    user = _password_checked(email, password, remote_addr)
+    if user is None:
+        raise Refused(_("Wrong e-mail or password."))
+    return user
+
+
+def change_own_password(user: User, current: str, new: str, remote_addr: str = "") -> User:
+    """A logged-in user's new password, given the current one (counted by the login throttle like a login, so that
+    a session left open is no way to guess the password). Every session of the user ends; the caller logs the
+    current one in again. Returns the user; Refused when the new password is weak (nothing counted) or the current
+    one is wrong. Commits the throttle's count."""
+    problem = password_problem(new, user.email, user.name)
+    if problem:
+        raise Refused(problem)
+    user_id = user.id
+    if _password_checked(user.email, current, remote_addr) is None:
+        raise Refused(_("The current password is not right."))
+    user = db.session.get(User, user_id)
+    change_password(user, new)
+    return user
+
+
+def _password_checked(email: str, password: str, remote_addr: str) -> User | None:
+    """The user whose e-mail and password these are (active, confirmed), else None; Refused when the throttle makes
+    the attempt wait. Commits: the attempt is counted before the slow hash, and given back when it was right."""
     email = (email or "").strip().lower()
     address = address_key(remote_addr)
     if db.session().in_transaction():
@@ -238,7 +263,7 @@ def authenticate(email: str, password: str, remote_addr: str = "") -> User:
         return user
     db.session.add(LoginAttempt(email=email, remote_addr=(remote_addr or "")[:64], at=clock.now()))
     db.session.commit()
-    raise Refused(_("Wrong e-mail or password."))
+    return None
 
 
 def forget_old_counts(now: datetime | None = None) -> int:

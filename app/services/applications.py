@@ -11,14 +11,14 @@ from app.errors import Refused
 from app.extensions import db
 from app.i18n import N_
 from app.models import Application, CheckResult, Clarification, User
-from app.services import audit, jobs, numbering, organisations
+from app.services import attachments, audit, jobs, numbering, organisations, questions
 from app.services.audit import canonical_json
 from app.services.registry import effect, guard, targets
 from app.services.workflow import fire
 from workflows.call import CALL
 
 CONTENT_FIELDS = ("summary", "objectives", "activities", "target_group", "participants", "participants_at_risk",
-                  "start_on", "end_on", "declared_conflicts")
+                  "start_on", "end_on", "declared_conflicts", "results", "indicators")
 COUNTED_STATES_EXCLUDED = ("draft", "withdrawn")
 
 
@@ -43,9 +43,10 @@ def save_draft(application: Application, actor: User, *, title: str, content: di
     if not application.call.accepting(_now()):
         raise Refused(_("The call is closed: drafts are read-only."))
     application.title = title.strip()
-    application.content = {k: content.get(k) for k in CONTENT_FIELDS}
-    if application.call.funding_mode == "budgeted":
-        application.amount_cents = amount_cents
+    kept = {"questions": application.content["questions"]} if "questions" in (application.content or {}) else {}
+    application.content = {**{k: content.get(k) for k in CONTENT_FIELDS}, **kept}  # answers: questions.save
+    # The amount is not the form's: a lump-sum call's is fixed at create_draft, a budgeted call's is its budget
+    # table's total (app/services/budget.py). `amount_cents` stays in the signature for the callers that pass it.
     application.declarations_accepted = declarations_accepted
 
 
@@ -56,9 +57,16 @@ def _now():
 
 
 def frozen_content(application: Application) -> dict:
-    return {"call": application.call.code, "organisation": application.organisation.registration_number,
-            "title": application.title, "content": application.content, "amount_cents": application.amount_cents,
-            "budget": [[b.category, b.description, b.amount_cents] for b in application.budget_lines]}
+    frozen = {"call": application.call.code, "organisation": application.organisation.registration_number,
+              "title": application.title, "content": application.content, "amount_cents": application.amount_cents,
+              "budget": [[b.category, b.description, b.quantity, b.unit_cost_cents, b.amount_cents]
+                       for b in application.budget_lines]}
+    if application.call.questions:  # the call's own questions: key, both labels, answer (none: the old shape)
+        frozen["questions"] = questions.frozen(application)
+    files = attachments.frozen(application)
+    if files:  # each file's type, name, format, size and SHA-256 (none: the old shape)
+        frozen["attachments"] = files
+    return frozen
 
 
 # --- submit --------------------------------------------------------------------------------------------
@@ -74,26 +82,32 @@ def _call_accepting(ctx):
 
 
 def content_problems(application: Application) -> list[str]:
+    return [message for _field, message in field_problems(application)]
+
+
+def field_problems(application: Application) -> list[tuple[str, str]]:
+    """What submission still needs, each with the form field it is about (the guided form links it to its step)."""
     c = application.content or {}
     problems = []
     if not application.title.strip():
-        problems.append(_("Give the project a title."))
+        problems.append(("title", _("Give the project a title.")))
     for key, label in (("summary", _("Summary")), ("activities", _("Activities"))):
         if not (c.get(key) or "").strip():
-            problems.append(_("Fill in: %(field)s.", field=label))
+            problems.append((key, _("Fill in: %(field)s.", field=label)))
     participants, at_risk = c.get("participants"), c.get("participants_at_risk")
     if not isinstance(participants, int) or participants < 1:
-        problems.append(_("Enter the planned number of participants."))
+        problems.append(("participants", _("Enter the planned number of participants.")))
     elif not isinstance(at_risk, int) or not 0 <= at_risk <= participants:
-        problems.append(_("Participants at risk must be between 0 and the number of participants."))
+        problems.append(("participants_at_risk",
+                         _("Participants at risk must be between 0 and the number of participants.")))
     call = application.call
     period = application.project_period
     if not period.complete:
-        problems.append(_("Enter the project's start and end dates."))
+        problems.append(("start_on", _("Enter the project's start and end dates.")))
     elif not (call.implementation_start <= period.start <= period.end <= call.implementation_end):
-        problems.append(_("The project must run within %(start)s–%(end)s.",
-                          start=formatting.day(call.implementation_start, formatting.current_lang()),
-                          end=formatting.day(call.implementation_end, formatting.current_lang())))
+        problems.append(("start_on", _("The project must run within %(start)s–%(end)s.",
+                                       start=formatting.day(call.implementation_start, formatting.current_lang()),
+                                       end=formatting.day(call.implementation_end, formatting.current_lang()))))
     return problems
 
 
@@ -110,12 +124,10 @@ def _amount_allowed(ctx):
         if application.amount_cents != call.amount_cents:
             return _("This call funds exactly %(amount)s per project.", amount=formatting.money(call.amount_cents, formatting.current_lang()))
         return None
-    if not (call.min_amount_cents or 0) <= application.amount_cents <= (call.max_amount_cents or call.budget_cents):
-        return _("The amount must be between %(low)s and %(high)s.", low=formatting.money(call.min_amount_cents, formatting.current_lang()),
-                 high=formatting.money(call.max_amount_cents, formatting.current_lang()))
-    if sum(b.amount_cents for b in application.budget_lines) != application.amount_cents:
-        return _("The budget lines must add up to the amount requested.")
-    return None
+    from app.services import budget  # the budget table's rules: lines, category caps, the amount range
+
+    problems = budget.submission_problems(application)
+    return " ".join(problems) if problems else None
 
 
 @guard("declarations_accepted")
@@ -163,12 +175,21 @@ def _receipt(ctx):
                                 "registration_number": application.organisation.registration_number},
                "call": {"code": application.call.code, "title": application.call.title_lv}}
     lang = ctx.actor.language
+    context["attachments"] = attachments.receipt_rows(application, lang)  # name, type and SHA-256 of each file
+    context["questions"] = questions.shown(application, lang)  # the call's own questions: label and answer
+    from app.services import budget
+
+    context["budget"] = budget.receipt_rows(application, lang)  # the budget table of a budgeted call
+    from app.services.public import receipt_check_link  # here: public reads the page objects, which read us
+
+    context["check_url"] = receipt_check_link()  # where anyone confirms the number and hash
     document = jobs.queue_document("receipt", "application", application.id, lang, context, f"{number}.pdf")
     application.receipt_document_id = document.id
     message = jobs.notify(ctx.actor, "submitted", N_("Application %(number)s received"), entity_type="application",
                           entity_id=application.id, document=document, number=number,
                           time=formatting.moment(ctx.now, lang), sha256=application.content_sha256,
-                          title=application.title)
+                          title=application.title, attachments=context["attachments"],
+                          check_url=context["check_url"])
     numbering.fill_in_later(application, document, message)
 
 
@@ -230,7 +251,9 @@ def _store_answer(ctx):
     clarification = open_clarification(ctx.entity)
     clarification.answer = ctx.data["answer"].strip()
     clarification.answered_by, clarification.answered_at = ctx.actor.id, ctx.now
-    clarification.answer_sha256 = hashlib.sha256(clarification.answer.encode()).hexdigest()
+    files = ctx.data.get("files")  # [name, SHA-256] of the files sent with the answer (attachments.add_addenda)
+    answered = canonical_json({"answer": clarification.answer, "files": files}) if files else clarification.answer
+    clarification.answer_sha256 = hashlib.sha256(answered.encode()).hexdigest()
 
 
 def suggested_checks(application: Application) -> dict[str, bool]:
@@ -310,5 +333,14 @@ def request_clarification(application, actor, question: str, answer_due_at):
     return fire(application, "request_clarification", actor, question=question, answer_due_at=answer_due_at)
 
 
-def clarify(application, actor, answer: str):
-    return fire(application, "clarify", actor, answer=answer)
+def clarify(application, actor, answer: str, files=()):
+    """Answer the open clarification. `files`, (name, bytes) pairs, are kept as an addendum with their own hashes,
+    which the answer's hash covers; what was submitted never changes."""
+    prepared = [attachments.prepare(name, data, attachments.ATTACHMENT_FORMATS) for name, data in files]
+    if len(prepared) > attachments.MAX_OTHER_FILES:
+        raise Refused(_("At most %(n)s other files may be attached.", n=attachments.MAX_OTHER_FILES))
+    clarification = open_clarification(application)
+    listed = {"files": [[p.name, p.sha256] for p in prepared]} if prepared else {}
+    event = fire(application, "clarify", actor, answer=answer, **listed)
+    attachments.add_addenda(application, clarification, actor, prepared)
+    return event

@@ -7,12 +7,12 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from app import clock, formatting
+from app import formatting
 from app.errors import Refused
 from app.extensions import db
 from app.i18n import N_
 from app.models import Application, Assignment, Call, Check, Criterion, Decision, NumberCounter, RankingProtocol, User
-from app.services import audit, jobs, scoring
+from app.services import attachments, audit, call_drafts, jobs, questions, scoring
 from app.services.audit import canonical_json
 from app.services.registry import effect, guard, targets
 from app.services.workflow import fire, lock
@@ -69,7 +69,7 @@ def _require_draft(call: Call) -> None:
 
 def definition(call: Call) -> dict:
     """Everything the regulations promise, as data: what announce freezes and hashes."""
-    return {
+    found = {
         "code": call.code, "title_lv": call.title_lv, "title_en": call.title_en,
         "funding_mode": call.funding_mode, "amount_cents": call.amount_cents,
         "min_amount_cents": call.min_amount_cents, "max_amount_cents": call.max_amount_cents,
@@ -81,41 +81,29 @@ def definition(call: Call) -> dict:
         "criteria": [[c.code, c.title_lv, c.title_en, c.max_half_points, c.step_half_points, c.min_half_points,
                       c.weight_percent] for c in call.criteria],
         "checks": [[c.code, c.title_lv, c.title_en, c.automatic] for c in call.checks],
+        **({"cost_categories": [[c.code, c.label_lv, c.label_en, c.cap_percent] for c in call.cost_categories]}
+           if call.funding_mode == "budgeted" else {}),  # a lump-sum call's hash stays what it was
     }
+    if call.questions:  # only when there are some, so a call without questions keeps the hash it always had
+        found["questions"] = questions.definition(call)
+    types = attachments.definition(call)
+    if types:  # likewise: the attachment types, frozen with the call
+        found["attachment_types"] = types
+    return found
 
 
 # --- guards -----------------------------------------------------------------------------------------------
 
 @guard("call_definition_valid")
 def _definition_valid(ctx):
-    call = ctx.entity
-    if not call.criteria or sum(c.max_half_points for c in call.criteria) <= 0:
-        return _("Add at least one criterion with points before announcing.")
-    for c in call.criteria:
-        if c.min_half_points is not None and c.min_half_points > c.max_half_points:
-            return _("Criterion %(code)s: the minimum is above the maximum.", code=c.code)
-    if call.budget_cents <= 0:
-        return _("The budget must be more than zero.")
-    if call.funding_mode == "lump_sum" and not call.amount_cents:
-        return _("Set the lump sum per project.")
-    if call.pass_mark_half_points > sum(c.max_half_points for c in call.criteria):
-        return _("The pass mark is above the maximum total.")
-    unknown = [k for k in call.tie_break_keys or () if k != "submitted_at" and k not in {c.code for c in call.criteria}]
-    if unknown:
-        return _("The tie-break keys name criteria this call does not have: %(keys)s.", keys=", ".join(unknown))
-    return None
+    found = call_drafts.definition_problems(ctx.entity)  # the announce summary lists them all
+    return found[0].message if found else None
 
 
 @guard("call_dates_ordered")
 def _dates_ordered(ctx):
-    c = ctx.entity
-    if None in (c.opens_at, c.closes_at, c.decision_on, c.implementation_start, c.implementation_end):
-        return _("Fill in every date: opening, deadline, decision, implementation start and end.")
-    closes_day = clock.to_riga(c.closes_at).date()
-    if not (c.opens_at < c.closes_at and closes_day <= c.decision_on <= c.implementation_start
-            < c.implementation_end):
-        return _("The dates must be in order: opening < deadline < decision ≤ implementation start < end.")
-    return None
+    found = call_drafts.date_problems(ctx.entity)
+    return found[0].message if found else None
 
 
 @guard("call_period_long_enough", input=True)
@@ -258,6 +246,28 @@ def _iso_day(text):
     from datetime import date
 
     return date.fromisoformat(text)
+
+
+def announcement_recipients() -> list[User]:
+    """Members of registered organisations who may hear of a new call: confirmed, active, not opted out."""
+    return db.session.scalars(select(User).where(
+        User.role == "applicant", User.organisation_id.is_not(None), User.active, User.unconfirmed_since.is_(None),
+        User.pseudonymised_at.is_(None), User.announcements_opt_out.is_(False)).order_by(User.id)).all()
+
+
+def set_announcements_opt_out(user: User, opt_out: bool) -> None:
+    """The member's own "Do not e-mail me new calls" (a preference, not part of any record: no audit event)."""
+    user.announcements_opt_out = opt_out
+
+
+@effect("notify_call_announced")
+def _notify_announced(ctx):
+    call = ctx.entity
+    for user in announcement_recipients():
+        jobs.notify(user, "call_announced", N_("New call: %(title)s"), entity_type="call", entity_id=call.id,
+                    code=call.code, title=call.title(user.language), organiser=call.organiser.name,
+                    opens=formatting.moment(call.opens_at, user.language),
+                    deadline=formatting.deadline(call.closes_at, user.language))
 
 
 @effect("set_deadline")

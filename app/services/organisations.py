@@ -1,6 +1,8 @@
 """NGO registration and the checks on their identifiers (python-stdnum, never by hand)."""
 from __future__ import annotations
 
+import re
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 from stdnum import iban as iban_number
@@ -11,20 +13,30 @@ from app import clock
 from app.errors import Refused
 from app.extensions import db
 from app.models import Organisation, User
+from app.models.accounts import LEGAL_FORMS
 from app.services import accounts, audit
 
 PUBLIC_MAIL_DOMAINS = {"gmail.com", "inbox.lv", "outlook.com", "hotmail.com", "yahoo.com", "mail.ru", "one.lv",
                        "apollo.lv", "icloud.com", "tvnet.lv"}
 
 
+def clean_registration_number(value: str) -> str:
+    """The number as stored and compared: without spaces, dashes and an "LV" in front ("LV 4000 8152 656" and
+    "4000815265 6" are 40008152656)."""
+    return pvn.compact(value or "")
+
+
 def registration_number_problem(value: str) -> str | None:
-    digits = (value or "").strip()
+    compact = clean_registration_number(value)
+    # 11 digits starting 0-3 are a person's code (stdnum.lv.pvn: a legal entity's first digit is above 3), whether
+    # or not its check digit is right: say that, before a checksum message would send them to retype it
+    if re.fullmatch(r"[0-3][0-9]{10}", compact):
+        return _("Personal codes are not accepted: enter the organisation's registration number (11 digits, "
+                 "starting with 4, 5, 6, 7, 8 or 9).")
     try:
-        compact = pvn.validate(digits)
+        pvn.validate(compact)
     except ValidationError:
         return _("The registration number is not valid: it must have 11 digits and a correct check digit.")
-    if compact[0] <= "3":
-        return _("This looks like a personal code. Enter the organisation's registration number.")
     return None
 
 
@@ -49,7 +61,7 @@ def registration_problems(*, organisation_name: str, registration_number: str, i
     problems = [p for p in (registration_number_problem(registration_number), iban_problem(iban),
                             accounts.password_problem(password, email, user_name, organisation_name)) if p]
     if db.session.scalar(select(Organisation.id).where(Organisation.registration_number
-                                                       == registration_number.strip())):
+                                                       == clean_registration_number(registration_number))):
         problems.append(_("This organisation is already registered. Ask its members to add you."))
     return problems
 
@@ -62,7 +74,7 @@ def register(*, organisation_name: str, registration_number: str, legal_form: st
     e-mail, and the audit trail records the registration then."""
     problems = registration_problems(organisation_name=organisation_name, registration_number=registration_number,
                                      iban=iban, user_name=user_name, email=email, password=password)
-    registration_number = registration_number.strip()
+    registration_number = clean_registration_number(registration_number)
     if db.session.scalar(select(User.id).where(User.email == email.strip().lower())):
         problems.append(_("An account with this e-mail already exists."))
     if problems:
@@ -81,6 +93,34 @@ def register(*, organisation_name: str, registration_number: str, legal_form: st
     if confirmed:
         record_registration(user)
     return user
+
+
+def update_profile(organisation: Organisation, actor: User, *, name: str, legal_form: str, iban: str, email: str,
+                   address: str) -> dict[str, list[str]]:
+    """Change the organisation's profile, checked as at registration; the registration number never changes (it is
+    who the organisation is: conflicts, exports and the audit trail name it). Every change goes into the audit
+    trail with its old and new value. Returns {field: [old, new]}; Refused with every problem, nothing changed."""
+    problems = [p for p in (iban_problem(iban),) if p]
+    if not (name or "").strip():
+        problems.append(_("Enter the organisation's name."))
+    if legal_form not in LEGAL_FORMS:
+        problems.append(_("Choose the legal form."))
+    if problems:
+        raise Refused(" ".join(problems))
+    # the audit chain's rule (the caller holds the entity's lock): a second member saving at once waits here, then
+    # compares with what the first one stored
+    db.session.execute(select(Organisation).where(Organisation.id == organisation.id).with_for_update()
+                       .execution_options(populate_existing=True)).all()
+    wanted = {"name": name.strip(), "legal_form": legal_form, "iban": iban_number.compact(iban),
+              "email": email.strip().lower(), "address": (address or "").strip()}
+    changed = {field: [getattr(organisation, field), value] for field, value in wanted.items()
+               if getattr(organisation, field) != value}
+    for field, (_old, value) in changed.items():
+        setattr(organisation, field, value)
+    if changed:
+        audit.record("organisation", organisation.id, "edit_profile", "registered", "registered", actor.id,
+                     data={"changed": changed})
+    return changed
 
 
 def record_registration(user: User) -> None:

@@ -19,7 +19,7 @@ from app.models import (Appeal, Application, Assignment, Attachment, Call, Check
                         Document, Grant, Organisation, Payment, RankingProtocol, Recovery, Report, Score, User)
 from app.models.applications import ProjectPeriod
 from app.ranking import Aggregate, pass_failures
-from app.services import applications, calls, decisions, evaluation, grants, protocols, scoring
+from app.services import applications, automatic_checks, calls, decisions, evaluation, grants, protocols, scoring
 from app.services.protocols import RankingRow
 from app.services.workflow import Offer, effective_status, offers
 from workflows.call import CALL
@@ -55,6 +55,7 @@ class AdminApplicationPage(Page):
     check_results: dict[int, CheckResult]  # check id -> the recorded answer
     suggestions: dict[str, bool]  # what the system decides itself, by the check's `automatic` name
     check_answers: dict[str, str | None]  # the checks form's prefill: recorded answers, else the suggestions
+    findings: list[automatic_checks.Finding]  # what the system found, each in words (deadline, number, amount, ...)
     checks_open: bool  # the viewer may record the checks now
     may_clarify: bool
     # assignments and scores
@@ -102,6 +103,7 @@ def admin_application_page(application: Application, viewer: User) -> AdminAppli
         appeals=_rows(select(Appeal).where(Appeal.application_id == application.id).order_by(Appeal.id)),
         checks=checks, check_results=results, suggestions=suggestions,
         check_answers=_check_answers(checks, results, suggestions),
+        findings=automatic_checks.findings(application),
         checks_open=may_act and application.status in CHECKS_OPEN,
         may_clarify=may_act and application.status == "submitted",
         assignments=[(a, offers(a, viewer)) for a in assignments], assignable=assignable,

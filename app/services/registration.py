@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
-from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadData
 from sqlalchemy import delete, or_, select
 from werkzeug.security import generate_password_hash
 
@@ -26,26 +26,16 @@ from app.extensions import db
 from app.i18n import N_
 from app.models import Job, Message, Organisation, User
 from app.services import jobs, organisations
+from app.services.links import public_link as _link
+from app.services.links import serializer
 
 log = logging.getLogger("app")
 
 CONFIRM_WITHIN = timedelta(hours=48)
 
 
-class _ClockSigner(TimestampSigner):
-    """Links age by the app's clock (tests move it), not by time.time()."""
-
-    def get_timestamp(self) -> int:
-        return int(clock.now().timestamp())
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="confirm-registration", signer=_ClockSigner)
-
-
-def _link(endpoint: str, **values) -> str:
-    """An address for an e-mail: on PUBLIC_BASE_URL, never on the Host a request happened to name."""
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+def _serializer():
+    return serializer("confirm-registration")
 
 
 def request_registration(*, organisation_name: str, registration_number: str, legal_form: str, iban: str,
@@ -54,7 +44,7 @@ def request_registration(*, organisation_name: str, registration_number: str, le
     """Register an NGO from the public form, or tell the e-mail's owner that they have an account already; the
     caller answers the same either way. Raises Refused (nothing written) when the form itself is wrong."""
     email = email.strip().lower()
-    _forget_unconfirmed(email, registration_number.strip())
+    _forget_unconfirmed(email, organisations.clean_registration_number(registration_number))
     problems = organisations.registration_problems(
         organisation_name=organisation_name, registration_number=registration_number, iban=iban,
         user_name=user_name, email=email, password=password)

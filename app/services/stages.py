@@ -1,2 +1,3 @@
 """Importing this registers every guard, effect and selector the workflow definitions name."""
-from app.services import applications, calls, decisions, evaluation, grants, reporting  # noqa: F401
+from app.services import (applications, attachments, calls, decisions, evaluation, grants,  # noqa: F401
+                          questions, reporting)

@@ -1,17 +1,22 @@
 """The NGO's pages: its applications from draft to closed grant, and its reports."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app import clock, policies
-from app.extensions import db
-from app.forms.applications import ActionForm, AppealForm, ApplicationForm, ClarificationForm, ReportForm
+from app.extensions import csrf, db
+from app.forms.attachments import UploadForm
+from app.models.attachments import MAX_FILE_BYTES
+from app.services import attachments as attachment_service
+from app.forms.applications import (STEP_FORMS, ActionForm, AppealForm, ApplicationForm, ClarificationForm,
+                                    ReportForm)
 from app.models import Application, Call, Report
-from app.services import applications, jobs, pages, reporting
+from app.services import applications, jobs, pages, questions, reporting, steps
 from app.services.workflow import available, fire
 from app.views.common import attempt, current_lang, only_role, paginate, save_then_submit
 from workflows import diagram
@@ -24,6 +29,26 @@ SIMPLE_TRIGGERS = ("withdraw", "accept_offer", "decline", "renounce")
 PAGE_SIZE = 25
 
 
+def _keep_expired_step_post():
+    """A step posted after the session ended: Flask-Login would send the user to log in and the text would be
+    lost. Keep it (steps.keep: only with the signature the step's form carries) and come back to it after login."""
+    if request.method != "POST" or request.endpoint != "applicant.step" or current_user.is_authenticated:
+        return None
+    args = request.view_args or {}
+    form_class = STEP_FORMS.get(args.get("step"))
+    if form_class is None:
+        return None
+    names = {f.name for f in form_class(formdata=None, meta={"csrf": False})} - {"keep", "csrf_token"}
+    token = steps.keep(request.form.get("keep", ""), args.get("app_id"), args.get("step"),
+                       list(request.form.items(multi=True)), lambda name: name in names or name.startswith("q-"))
+    if token is None:
+        return None  # the role gate sends the visitor to log in; nothing is kept
+    flash(_("Your session had ended, so the step was not saved yet; your text is kept. Log in to continue."), "info")
+    return redirect(url_for("auth.login", next=url_for(".step", app_id=args["app_id"], step=args["step"],
+                                                       kept=token)))
+
+
+bp.before_request(_keep_expired_step_post)  # before the role gate, which sends the anonymous to log in
 bp.before_request(only_role("applicant"))
 
 
@@ -41,6 +66,18 @@ def home():
         Application.call_id.in_([c.id for c in open_calls] or [-1])).group_by(Application.call_id)).all())
     return render_template("applicant/home.html", page=page, open_calls=open_calls, drafts=drafts,
                            organisation=current_user.organisation)
+
+
+@bp.post("/announcements")
+@login_required
+def announcements():
+    """"Do not e-mail me new calls": the member's own choice, ticked or not (a checkbox not ticked is not sent)."""
+    from app.services import calls as call_service
+
+    opt_out = request.form.get("announcements_opt_out") == "y"
+    attempt(lambda: call_service.set_announcements_opt_out(current_user, opt_out),
+            _("New calls will not be e-mailed to you.") if opt_out else _("New calls will be e-mailed to you."))
+    return redirect(url_for("auth.messages"))
 
 
 @bp.post("/calls/<code>/start")
@@ -71,38 +108,175 @@ def _editable(application: Application) -> bool:
     return application.status == "draft" and application.call.accepting(clock.now())
 
 
-def _edit_page(application: Application, form: ApplicationForm, status: int = 200):
+def _deadline_context(application: Application) -> dict:
     call = application.call
     remaining = call.closes_at - clock.now() if call.closes_at else None
-    return render_template("applicant/edit.html", application=application, call=call, form=form,
-                           problems=applications.content_problems(application), editable=_editable(application),
-                           days_left=remaining.days if remaining and remaining.total_seconds() > 0 else None,
+    return {"application": application, "call": call, "editable": _editable(application),
+            "days_left": remaining.days if remaining and remaining.total_seconds() > 0 else None}
+
+
+def _edit_page(application: Application, form: ApplicationForm | None = None, status: int = 200,
+               sent: dict | None = None, question_errors: dict | None = None):
+    """The draft's main page: the task list of the guided form's steps (templates/applicant/edit.html). A refused
+    whole-form save (the one-page form's POST, kept for old clients) says what was wrong above it."""
+    if form is not None and status == 400:  # the task list has no fields to show the errors beside
+        for error in dict.fromkeys([*(str(e) for f in form for e in f.errors), *(question_errors or {}).values()]):
+            flash(error, "error")
+    return render_template("applicant/edit.html", **_deadline_context(application),
+                           tasks=steps.task_list(application),
+                           problems=steps.problems(application, current_user),
                            svg=diagram.to_svg(WORKFLOWS["application"], application.status, lang=current_lang())), status
 
 
-def _save(application: Application, form: ApplicationForm) -> None:
+def _step_page(application: Application, step, form, *, answers: dict, question_errors: dict | None = None,
+               theirs: list | None = None, status: int = 200):
+    shown = steps.shown(application)
+    position = shown.index(step)
+    form.keep.data = steps.keep_signature(application, step)
+    return render_template("applicant/step.html", **_deadline_context(application), step=step, form=form,
+                           fields=steps.fields_of(application, step), position=position + 1, total=len(shown),
+                           previous=steps.url(application, shown[position - 1]) if position else None,
+                           call_questions=steps.questions_for(application, step.name), answers=answers,
+                           question_errors=question_errors or {}, theirs=theirs), status
+
+
+def _answer_rows(application: Application, step) -> list[dict]:
+    """What a step holds, as the "check your answers" page shows it: label, text, and the field to change."""
+    from app.formatting import day, money
+
+    form = STEP_FORMS[step.name](formdata=None, meta={"csrf": False})
+    form.fill(application)
+    rows = []
+    for name in steps.fields_of(application, step):
+        value = steps.stored(application, name)
+        if name == "amount_cents":
+            rows.append({"field": "amount", "label": form.amount.label.text,
+                         "text": money(value, current_lang()) if value else ""})
+        elif name in ("start_on", "end_on"):
+            period = application.project_period
+            found = period.start if name == "start_on" else period.end
+            rows.append({"field": name, "label": form[name].label.text,
+                         "text": day(found, current_lang()) if found else ""})
+        elif name == "declarations_accepted":
+            rows.append({"field": "declarations", "label": form.declarations.label.text,
+                         "text": _("Yes") if value else _("No")})
+        elif name == "indicators":
+            rows.append({"field": "indicator_1_name", "label": _("Indicators"), "lines": [
+                f"{i.get('name')}: {i.get('target')}" for i in (value or []) if isinstance(i, dict)]})
+        else:
+            rows.append({"field": name, "label": form[name].label.text,
+                         "text": "" if value is None else str(value)})
+    asked = {q.key for q in steps.questions_for(application, step.name)}
+    if asked:
+        for shown in questions.shown(application, current_lang()):
+            if shown["key"] in asked:
+                rows.append({"field": f"q-{shown['key']}", "label": shown["label"], "text": shown["answer"]})
+    return rows
+
+
+def _save(application: Application, form: ApplicationForm, answers: dict) -> None:
     budgeted = application.call.funding_mode == "budgeted"
     applications.save_draft(
         application, current_user, title=form.title.data or "", content=form.content(),
         amount_cents=(form.amount_cents or 0) if budgeted else application.amount_cents,
         declarations_accepted=bool(form.declarations.data), version=form.loaded_version)
+    questions.save(application, current_user, answers)
+
+
+def _posted_answers(application: Application):
+    """The call's questions as posted: (answers judged, errors by key, what was sent, to show it again)."""
+    asked = questions.asked(application.call)
+    answers, errors = questions.parse_answers(asked, request.form)
+    return answers, errors, {q.key: request.form.get(questions.field_name(q)) for q in asked}
 
 
 @bp.route("/applications/<int:app_id>", methods=["GET", "POST"])
 @login_required
 def edit(app_id):
+    """GET: the task list. POST: the one-page form's whole save, which no page sends any more (old clients)."""
     application = policies.application_for(app_id, current_user, write=request.method == "POST")
     if application.status != "draft":
         return redirect(url_for(".view", app_id=app_id))
-    form = ApplicationForm()
     if request.method == "GET":
-        form.fill(application)
-        return _edit_page(application, form)
-    if not form.validate():
+        return _edit_page(application)
+    form = ApplicationForm()
+    answers, question_errors, sent = _posted_answers(application)
+    if not form.validate() or question_errors:
         flash(_("Some fields need correcting; nothing was saved."), "error")
-        return _edit_page(application, form, 400)
-    attempt(lambda: _save(application, form), _("Saved."))
+        return _edit_page(application, form, 400, sent, question_errors)
+    attempt(lambda: _save(application, form, answers), _("Saved."))
     return redirect(url_for(".edit", app_id=app_id))
+
+
+@bp.route("/applications/<int:app_id>/steps/<step>", methods=["GET", "POST"], endpoint="step")
+@login_required
+def step_page(app_id, step):
+    """One step of the guided form, saved when the user leaves it: "Save and continue" goes on to the next step
+    (after the last, to "check your answers"), "Save and come back later" to the task list."""
+    if request.method == "GET":
+        steps.discard_for_stranger(request.args.get("kept"), app_id, current_user)
+    application = policies.application_for(app_id, current_user, write=request.method == "POST")
+    if application.status != "draft":
+        return redirect(url_for(".view", app_id=app_id))
+    found = steps.find(application, step)
+    if found is None:
+        abort(404)
+    form_class, asked = STEP_FORMS[found.name], steps.questions_for(application, found.name)
+    if request.method == "GET":
+        kept = steps.kept(request.args.get("kept"), application, found, current_user)
+        if kept is not None:
+            sent = MultiDict([tuple(pair) for pair in kept.data])
+            form = form_class(formdata=sent)
+            form.kept.data = kept.token
+            flash(_("Your text from before the sign-in is back: check it and save."), "info")
+            return _step_page(application, found, form,
+                              answers={q.key: sent.get(questions.field_name(q)) for q in asked})
+        form = form_class(formdata=None)
+        form.fill(application)
+        form.fingerprint.data = steps.fingerprint(application, found)
+        return _step_page(application, found, form, answers=questions.answers_of(application) if asked else {})
+    if current_app.config["WTF_CSRF_ENABLED"]:
+        csrf.protect()  # exempt from the app-wide check only so that a post after the session ended can be kept
+    form = form_class()
+    answers, question_errors = questions.parse_answers(asked, request.form) if asked else ({}, {})
+    sent = {q.key: request.form.get(questions.field_name(q)) for q in asked}
+    if not form.validate() or question_errors:
+        flash(_("Some fields need correcting; nothing was saved."), "error")
+        return _step_page(application, found, form, answers=sent, question_errors=question_errors, status=400)
+
+    def save():
+        steps.save(application, current_user, found, form.values(), answers=answers, version=form.loaded_version,
+                   loaded=form.fingerprint.data or "")
+        steps.drop(form.kept.data, application)
+
+    if not attempt(save, _("Saved.")):
+        # Refused (another member saved this step meanwhile, or the call closed): what was typed stays on the page.
+        application = policies.application_for(app_id, current_user)
+        theirs = _answer_rows(application, found) if application.version != form.loaded_version else None
+        form.version.data = str(application.version)
+        form.fingerprint.data = steps.fingerprint(application, found)
+        return _step_page(application, found, form, answers=sent, theirs=theirs, status=409)
+    if request.form.get("go") == "later":
+        return redirect(url_for(".edit", app_id=app_id))
+    shown = steps.shown(application)
+    following = shown[shown.index(found) + 1:]
+    return redirect(steps.url(application, following[0]) if following else url_for(".check", app_id=app_id))
+
+
+csrf.exempt(step_page)
+
+
+@bp.get("/applications/<int:app_id>/check")
+@login_required
+def check(app_id):
+    """Check your answers: every step's answers with a link back to each, what still blocks submitting, Submit."""
+    application = policies.application_for(app_id, current_user)
+    if application.status != "draft":
+        return redirect(url_for(".view", app_id=app_id))
+    sections = [{**task, "rows": _answer_rows(application, task["step"]) if task["step"].own else None}
+                for task in steps.task_list(application)]
+    return render_template("applicant/check.html", **_deadline_context(application), sections=sections,
+                           problems=steps.problems(application, current_user))
 
 
 @bp.post("/applications/<int:app_id>/submit")
@@ -114,14 +288,15 @@ def submit(app_id):
     save = None
     if "version" in request.form and application.status == "draft":
         form = ApplicationForm()
-        if not form.validate():
+        answers, question_errors, sent = _posted_answers(application)
+        if not form.validate() or question_errors:
             flash(_("Some fields need correcting; nothing was saved or submitted."), "error")
-            return _edit_page(application, form, 400)
-        save = lambda: _save(application, form)  # noqa: E731
+            return _edit_page(application, form, 400, sent, question_errors)
+        save = lambda: _save(application, form, answers)  # noqa: E731
     return save_then_submit(
         application, "submit", save=save, submit=lambda: applications.submit(application, current_user),
         done=_("Your application is submitted. Keep the receipt."), fields=[],
-        back=url_for(".edit", app_id=app_id), then=url_for(".receipt", app_id=app_id),
+        back=url_for(".check", app_id=app_id), then=url_for(".receipt", app_id=app_id),
         kept=_("Your changes are saved, but the application is not submitted yet."))
 
 
@@ -132,6 +307,7 @@ def receipt(app_id):
     if application.submitted_at is None:
         return redirect(url_for(".edit", app_id=app_id))
     return render_template("applicant/receipt.html", application=application,
+                           attachments=attachment_service.receipt_rows(application, current_lang()),
                            copy=jobs.copy_of(application.receipt_document_id, current_user))
 
 
@@ -157,7 +333,9 @@ def clarify(app_id):
     if not form.validate():
         flash(str(form.answer.errors[0]), "error")  # "Write your answer." or that it is too long
         return redirect(url_for(".view", app_id=app_id))
-    attempt(lambda: applications.clarify(application, current_user, form.answer.data), _("Your answer is sent."))
+    files = [(f.filename, f.read(MAX_FILE_BYTES + 1)) for f in form.files.data or () if getattr(f, "filename", "")]
+    attempt(lambda: applications.clarify(application, current_user, form.answer.data, files),
+            _("Your answer is sent."))
     return redirect(url_for(".view", app_id=app_id))
 
 
@@ -239,3 +417,110 @@ def submit_report(report_id):
     back = url_for(".report", report_id=report_id)
     return save_then_submit(found, "submit", save=save, submit=lambda: reporting.submit(found, current_user),
                             done=_("The report is submitted."), back=back, then=back)
+
+
+# --- the budget table of a budgeted call (app/services/budget.py) ---------------------------------------------
+
+BLANK_ROWS = 3  # empty rows offered below the lines, so the table works without JavaScript
+
+
+def _budget_page(application: Application, form, rows, errors=None, general=(), status: int = 200):
+    from app.services import budget
+
+    call = application.call
+    editable = _editable(application)
+    if editable:
+        rows = list(rows) + [budget.LineInput() for _ in range(BLANK_ROWS)]
+    typed = budget.read(call, rows).lines if errors is not None else application.budget_lines
+    return render_template("applicant/budget.html", application=application, call=call, form=form, rows=rows,
+                           errors=errors or {}, general=list(general), editable=editable,
+                           summary=budget.summary(call, typed),
+                           totals=[_line_total(row) for row in rows]), status
+
+
+def _line_total(row) -> int | None:
+    from app.services import budget
+
+    try:
+        return budget.parse_quantity(row.quantity) * budget.parse_unit_cost(row.unit_cost)
+    except ValueError:
+        return None
+
+
+@bp.route("/applications/<int:app_id>/budget", methods=["GET", "POST"])
+@login_required
+def budget(app_id):
+    from app.errors import Refused
+    from app.formatting import money
+    from app.forms.applications import BudgetForm
+    from app.services import budget as budget_service
+
+    application = policies.application_for(app_id, current_user, write=request.method == "POST")
+    if application.call.funding_mode != "budgeted":
+        flash(_("This call funds a lump sum: there is no budget table to fill in."), "info")
+        return redirect(url_for(".edit", app_id=app_id))
+    if application.status != "draft":
+        return redirect(url_for(".view", app_id=app_id))
+    form = BudgetForm()
+    if request.method == "GET":
+        form.version.data = str(application.version)
+        return _budget_page(application, form, budget_service.rows_of(application))
+    rows = form.rows()
+    if not form.validate():
+        return _budget_page(application, form, rows, errors={}, general=form.version.errors, status=400)
+    try:
+        summary = budget_service.save(application, current_user, rows, form.loaded_version)
+        db.session.commit()
+    except budget_service.BudgetInvalid as invalid:
+        db.session.rollback()
+        flash(invalid.message, "error")
+        return _budget_page(application, form, rows, errors=invalid.reading.errors,
+                            general=invalid.reading.general, status=400)
+    except Refused as refused:  # stale, closed, submitted meanwhile: say why, and keep what was typed on the page
+        db.session.rollback()
+        db.session.refresh(application)
+        flash(refused.message, "error")
+        return _budget_page(application, form, rows, errors={}, status=409)
+    flash(_("The budget is saved: %(total)s.", total=money(summary.total_cents, current_lang())), "success")
+    if summary.problems:
+        flash(_("Before you submit: %(problems)s", problems=" ".join(summary.problems)), "info")
+    return redirect(url_for(".budget", app_id=app_id))
+
+
+# --- attachments --------------------------------------------------------------------------------------------
+
+def _attachments_page(application: Application):
+    return render_template("applicant/attachments.html", application=application,
+                           rows=attachment_service.rows_of(application, current_lang()),
+                           missing=attachment_service.missing_required(application),
+                           editable=attachment_service.editable(application),
+                           max_other=attachment_service.MAX_OTHER_FILES, form=UploadForm())
+
+
+@bp.route("/applications/<int:app_id>/attachments", methods=["GET", "POST"])
+@login_required
+def attachments(app_id):
+    """The application's files, one row per type the call asks for, and other files: upload or replace (POST)
+    while a draft. The file is judged by the service (content, size, type); the view only reads the request."""
+    application = policies.application_for(app_id, current_user, write=request.method == "POST")
+    if request.method == "GET":
+        return _attachments_page(application)
+    form = UploadForm()
+    if not form.validate():
+        abort(400)  # no form of ours sends this: the type is a hidden field of each row
+    upload = form.file.data
+    if upload is None or not getattr(upload, "filename", ""):
+        flash(_("Choose a file to upload."), "error")
+        return redirect(url_for(".attachments", app_id=app_id))
+    data, name = upload.read(MAX_FILE_BYTES + 1), upload.filename
+    attempt(lambda: attachment_service.upload(application, current_user, form.chosen_type, name, data),
+            lambda: _("“%(name)s” is attached.", name=attachment_service.display_name(name)))
+    return redirect(url_for(".attachments", app_id=app_id))
+
+
+@bp.post("/applications/<int:app_id>/attachments/<int:file_id>/remove")
+@login_required
+def remove_attachment(app_id, file_id):
+    application = policies.application_for(app_id, current_user, write=True)
+    attempt(lambda: attachment_service.remove(application, current_user, file_id), _("The file is removed."))
+    return redirect(url_for(".attachments", app_id=app_id))

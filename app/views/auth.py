@@ -8,9 +8,10 @@ from app import policies
 from app.errors import Refused
 from app.extensions import db, login_manager
 from app.forms import FlaskForm
-from app.forms.accounts import LoginForm, RegisterForm
+from app.forms.accounts import (AcceptInvitationForm, ChangePasswordForm, ForgotPasswordForm, LoginForm,
+                                NewPasswordForm, RegisterForm)
 from app.models import Message
-from app.services import accounts, registration
+from app.services import accounts, invitations, password_reset, registration
 from app.views.common import current_lang, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -95,6 +96,93 @@ def confirm(token):
         flash(_("Your organisation is registered. You can now apply."), "success")
         return redirect(url_for("applicant.home"))
     return render_template("auth/confirm.html", form=form)
+
+
+# --- passwords ------------------------------------------------------------------------------------------------
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        password_reset.request_reset(form.email.data, current_lang(), request.remote_addr or "")
+        db.session.commit()
+        # the same answer whether or not the address has an account
+        flash(_("If an account has this address, we have sent it a link to set a new password. The link works for "
+                "one hour. No e-mail within a few minutes? Look in the spam folder."), "info")
+        return redirect(url_for(".login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    """The link from the e-mail shows the form; only its POST sets the password (a mail scanner that opens links
+    changes nothing)."""
+    form = NewPasswordForm()
+    try:
+        password_reset.check(token)
+    except Refused as refused:
+        flash(refused.message, "error")
+        return redirect(url_for(".forgot_password"))
+    if form.validate_on_submit():
+        try:
+            password_reset.reset(token, form.password.data)
+            db.session.commit()
+        except Refused as refused:
+            db.session.rollback()
+            flash(refused.message, "error")
+        else:
+            logout_user()
+            flash(_("Your new password is set, and every session that was open has ended. Log in with the new "
+                    "password."), "success")
+            return redirect(url_for(".login"))
+    return render_template("auth/reset_password.html", form=form)
+
+
+@bp.route("/password/change", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.change_own_password(current_user._get_current_object(), form.current_password.data,
+                                                form.password.data, request.remote_addr or "")
+            db.session.commit()
+        except Refused as refused:
+            db.session.rollback()
+            flash(refused.message, "error")
+        else:
+            login_user(user)  # this session goes on under the new session version; every other one has ended
+            flash(_("Your password is changed. You were logged out everywhere else."), "success")
+            return redirect(_home_for(user))
+    return render_template("auth/change_password.html", form=form)
+
+
+# --- invitations ----------------------------------------------------------------------------------------------
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def invitation(token):
+    """The invited colleague's link: a name and a password make the account, a member of the organisation."""
+    form = AcceptInvitationForm()
+    try:
+        found = invitations.opened(token, current_user)
+    except Refused as refused:
+        flash(refused.message, "error")
+        return redirect(_home_for(current_user) if current_user.is_authenticated else url_for("public.index"))
+    if request.method == "GET":
+        form.name.data = found.name
+    if form.validate_on_submit():
+        try:
+            user = invitations.accept(token, current_user, name=form.name.data, password=form.password.data)
+            db.session.commit()
+        except Refused as refused:
+            db.session.rollback()
+            flash(refused.message, "error")
+        else:
+            login_user(user)
+            flash(_("Welcome! You are now a member of %(organisation)s.", organisation=user.organisation.name),
+                  "success")
+            return redirect(url_for("applicant.home"))
+    return render_template("auth/invitation.html", form=form, invitation=found)
 
 
 @bp.get("/messages")

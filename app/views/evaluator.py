@@ -9,7 +9,6 @@ from sqlalchemy.orm import selectinload
 
 from app import policies
 from app.errors import NotFound
-from app.extensions import db
 from app.forms.reviews import ActionForm, score_sheet
 from app.models import Application, Assignment
 from app.services import evaluation

@@ -1,13 +1,18 @@
-"""What anyone may read: announced calls, regulations, published results, the process diagrams."""
-from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
+"""What anyone may read: announced calls, their dates as a calendar, regulations, published results, the receipt
+check, the process diagrams."""
+import io
+
+from flask import (Blueprint, Response, abort, redirect, render_template, request, send_file, session,
+                   url_for)
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from app import clock, policies
 from app.extensions import db
+from app.forms.public import ReceiptCheckForm
 from app.models import Application, Call, Decision, Document, Organisation
-from app.services import jobs
+from app.services import jobs, links, public
+from app.services.public import PUBLIC_STATES
 from app.services.workflow import effective_status
 from app.views.common import current_lang, safe_next
 from workflows import diagram
@@ -16,15 +21,11 @@ from workflows.call import CALL
 from workflows.engine import WORKFLOWS
 
 bp = Blueprint("public", __name__)
-PUBLIC_STATES = ("announced", "open", "closed", "evaluation", "ranking", "awarded", "reporting", "completed")
 
 
 @bp.get("/")
 def index():
-    calls = db.session.scalars(select(Call).where(Call.status.in_(PUBLIC_STATES))
-                               .options(joinedload(Call.organiser)).order_by(Call.opens_at.desc())).all()
-    rows = [(call, effective_status(call)) for call in calls]
-    return render_template("public/index.html", rows=rows)
+    return render_template("public/index.html", **public.public_calls(clock.now()).context())
 
 
 def _public_call(code: str) -> Call:
@@ -55,6 +56,26 @@ def funded_projects(call: Call):
         .order_by(Decision.rank.nulls_last(), Application.id)).all()
 
 
+@bp.get("/calls/<code>/dates.ics")
+def calendar(code):
+    call = _public_call(code)
+    url = links.public_link(".call", code=call.code)
+    response = Response(public.call_calendar(call, current_lang(), url, clock.now()), mimetype="text/calendar")
+    response.headers.set("Content-Disposition", "attachment", filename=f"{call.code}.ics")
+    return response
+
+
+@bp.get("/receipts/check")
+def check_receipt():
+    """GET, so that a check can be linked: the form, and with both fields sent, the answer. An unknown number and
+    a wrong checksum get the same answer; a confirmed one shows the time alone, nothing of the content."""
+    sent = "number" in request.args or "sha256" in request.args
+    form = ReceiptCheckForm(formdata=request.args if sent else None)
+    asked = sent and form.validate()
+    received_at = public.receipt_received_at(form.number.data, form.sha256.data) if asked else None
+    return render_template("public/receipt_check.html", form=form, asked=asked, received_at=received_at)
+
+
 @bp.get("/calls/<code>/regulations.pdf")
 def regulations(code):
     call = _public_call(code)
@@ -77,6 +98,18 @@ def _pdf(document: Document) -> Response:
     response = Response(document.content, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{document.filename}"'
     response.headers["X-Content-SHA256"] = document.sha256
+    return response
+
+
+@bp.get("/attachments/<int:file_id>")
+def attachment(file_id):
+    """An application's file, for whoever may see the application (policies.attachment_for); always as a
+    download, with the type its content was recognised as, never run or shown inline by the browser."""
+    found = policies.attachment_for(file_id, current_user)
+    response = send_file(io.BytesIO(found.content), mimetype=found.content_type, as_attachment=True,
+                         download_name=found.filename, max_age=0)
+    response.headers["X-Content-SHA256"] = found.sha256
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -66,10 +66,10 @@ def test_thirty_ngos_submit_at_the_deadline_second_through_the_web(app, make_cal
     for (_client, application_id), moment, outcome in zip(clients, moments, responses):
         status, location = outcome.value
         assert status == 302, (moment, status)
-        if application_id in on_time:  # to the receipt; a late one back to its (now read-only) form
+        if application_id in on_time:  # to the receipt; a late one back to "check your answers", told why
             assert location.endswith(f"/applications/{application_id}/receipt"), (moment, location)
         else:
-            assert location.endswith(f"/applications/{application_id}"), (moment, location)
+            assert location.endswith(f"/applications/{application_id}/check"), (moment, location)
     assert tick_outcome.value == [f"call {code}: close"]
     assert db.session.get(Call, call_id).status == "closed"
 

@@ -136,12 +136,14 @@ def test_competition_clicked_through(lang, live_server, visitor, stub_pdfs):
         "opens_at": opens_at.strftime("%Y-%m-%dT%H:%M"), "closes_at": closes_at.strftime("%Y-%m-%dT%H:%M"),
         "decision_on": decision_on.isoformat(), "implementation_start": start_on.isoformat(),
         "implementation_end": end_on.isoformat(), "pass_mark": "6",
-        "interim_report_due": (start_on + timedelta(days=60)).isoformat(),
-        "final_report_due": (end_on + timedelta(days=14)).isoformat(),
+        "report_schedule-0-due_on": (start_on + timedelta(days=60)).isoformat(),
+        "report_schedule-1-due_on": (end_on + timedelta(days=14)).isoformat(),
     }
     for name, value in fields.items():
         form.locator(f"[name={name}]").fill(value)
     form.locator("[name=funding_mode]").select_option("lump_sum")
+    for name, value in (("report_schedule-0-kind", "interim"), ("report_schedule-1-kind", "final")):
+        form.locator(f"[name={name}]").select_option(value)  # a row: the report chosen from a list, its date
     office.shot("01-admin-new-call")
     office.submit(form.locator("button.btn-primary"))
     expect(page.locator("h1")).to_have_text(fields[f"title_{lang}"])
@@ -216,18 +218,35 @@ def test_competition_clicked_through(lang, live_server, visitor, stub_pdfs):
     ngo.submit(npage.locator(f"form[action='/apply/calls/{code}/start'] button"))
     expect(npage.locator("h1")).to_have_text(_("New application"))
     expect(badge(npage)).to_have_text(state_label("application", "draft", lang))
-    form = npage.locator("#application-form")
+    draft_path = urllib.parse.urlsplit(npage.url).path  # the task list: each step of the guided form, not started
+    expect(npage.locator(".task-list .task-status").first).to_have_text(_("Not started"))
     title = "Jauniešu vasaras līderu skola"
-    for name, value in (("title", title), ("summary", "Radošās darbnīcas un mentorings jauniešiem."),
-                        ("objectives", "Mazināt kavējumus un celt mācību motivāciju."),
-                        ("activities", "12 darbnīcas, 3 izbraukumi, mentorings."),
-                        ("target_group", "13–18 gadus veci jaunieši no Jelgavas skolām."),
-                        ("participants", "16"), ("participants_at_risk", "9"),
-                        ("start_on", start_on.isoformat()), ("end_on", end_on.isoformat())):
-        form.locator(f"[name={name}]").fill(value)
-    form.locator("[name=declarations]").check()
-    ngo.submit(form.locator("button[formaction$='/submit']"))
-    confirm_step(ngo, trigger_label("application", "submit", lang))  # saved, then asked: submitting is for good
+    ngo.submit(npage.locator(".task-list a").first)
+    for heading, typed in (
+            (_("The project"), (("title", title), ("summary", "Radošās darbnīcas un mentorings jauniešiem."),
+                                ("objectives", "Mazināt kavējumus un celt mācību motivāciju."),
+                                ("start_on", start_on.isoformat()), ("end_on", end_on.isoformat()))),
+            (_("Activities"), (("activities", "12 darbnīcas, 3 izbraukumi, mentorings."),)),
+            (_("Participants"), (("target_group", "13–18 gadus veci jaunieši no Jelgavas skolām."),
+                                 ("participants", "16"), ("participants_at_risk", "9"))),
+            (_("Results and indicators"), (("results", "Jaunieši turpina mācības."),
+                                           ("indicator_1_name", "Darbnīcas"), ("indicator_1_target", "12")))):
+        expect(npage.locator("h1")).to_have_text(heading)
+        form = npage.locator("#step-form")
+        for name, value in typed:
+            form.locator(f"[name={name}]").fill(value)
+        ngo.submit(form.locator("button[value=next]"))  # "Save and continue": on to the next step
+        assert _("Saved.") in ngo.flashes()
+    ngo.goto(draft_path)  # back to the task list, as the breadcrumb does
+    expect(npage.locator(".task-project .task-status")).to_have_text(_("Completed"))
+    ngo.submit(npage.locator(".task-list a[href$='/steps/declarations']"))
+    npage.locator("#step-form [name=declarations]").check()
+    ngo.submit(npage.locator("#step-form button[value=next]"))  # the last step leads to "check your answers"
+    expect(npage.locator("h1")).to_have_text(_("Check your answers before submitting"))
+    expect(npage.locator(".checklist")).to_contain_text(_("Everything required is filled in."))
+    expect(npage.locator(".check-project .answers")).to_contain_text(title)
+    ngo.submit(npage.locator(f"form[action$='{draft_path}/submit'] button"))
+    confirm_step(ngo, trigger_label("application", "submit", lang))  # asked first: submitting is for good
     assert _("Your application is submitted. Keep the receipt.") in ngo.flashes()
     expect(npage.locator("h1")).to_have_text(_("Receipt of submission"))
     number = f"{prefix}-001"
@@ -437,6 +456,8 @@ def scenario(_sqlite_template, tmp_path_factory, browser):
                 "register": (None, "/register"),
                 "applicant-home": ("applicant", "/apply/"),
                 "applicant-edit": ("applicant", f"/apply/applications/{draft.id}"),
+                "applicant-step": ("applicant", f"/apply/applications/{draft.id}/steps/results"),
+                "applicant-check": ("applicant", f"/apply/applications/{draft.id}/check"),
                 "applicant-result": ("grantee", f"/apply/applications/{funded.id}/view"),
                 "evaluator-queue": ("evaluator", "/evaluate/"),
                 "evaluator-sheet": ("evaluator", f"/evaluate/assignments/{review.id}"),
@@ -453,7 +474,8 @@ def scenario(_sqlite_template, tmp_path_factory, browser):
                 person.context.close()
 
 
-PAGES = ["home", "call", "call-results", "login", "register", "applicant-home", "applicant-edit", "applicant-result",
+PAGES = ["home", "call", "call-results", "login", "register", "applicant-home", "applicant-edit", "applicant-step",
+         "applicant-check", "applicant-result",
          "evaluator-queue", "evaluator-sheet", "admin-calls", "admin-call", "admin-application", "ranking"]
 
 

@@ -27,9 +27,12 @@ CALL_FORM = {
     "implementation_start": "01.06.2030.", "implementation_end": "2030-11-30", "reserve_expires_at": "",
     "retention_until": "", "pass_mark": "3", "evaluators_per_application": "2",
     "divergence_threshold_percent": "30", "divergence_policy": "mean_all", "allocation_policy": "strict",
-    "tie_break_keys": "2.2, submitted_at", "review_days": "14", "acceptance_days": "10", "appeal_days": "30",
-    "delivery_allowance_working_days": "2", "interim_report_due": "2030-08-15", "final_report_due": "2030-12-14",
-    "payment_tranches": "80 sign, 20 final_report_approved",
+    "tie_break_keys-0": "submitted_at", "review_days": "14", "acceptance_days": "10", "appeal_days": "30",
+    "delivery_allowance_working_days": "2",  # the rows of the report schedule and of the tranches:
+    "report_schedule-0-kind": "interim", "report_schedule-0-due_on": "2030-08-15",
+    "report_schedule-1-kind": "final", "report_schedule-1-due_on": "2030-12-14",
+    "payment_tranches-0-percent": "80", "payment_tranches-0-on": "sign",
+    "payment_tranches-1-percent": "20", "payment_tranches-1-on": "final_report_approved",
 }
 CRITERION = {"code": "2.2", "title_lv": "Projekta mērķis", "title_en": "Project aim", "max_points": "5",
              "step": "1", "min_points": "3", "weight_percent": "100", "comment_required": "y",
@@ -86,7 +89,7 @@ def test_new_call_is_stored_with_amounts_in_cents_and_the_deadline_in_utc(admin_
     assert call.closes_at == datetime(2030, 4, 4, 21, 0, tzinfo=timezone.utc)
     assert call.opens_at == datetime(2030, 3, 1, 7, 0, tzinfo=timezone.utc)  # winter time, UTC+2
     assert call.pass_mark_half_points == 6
-    assert call.tie_break_keys == ["2.2", "submitted_at"]
+    assert call.tie_break_keys == ["submitted_at"]  # criteria come after the call: chosen from them on editing
     assert call.report_schedule == [{"kind": "interim", "due_on": "2030-08-15"},
                                     {"kind": "final", "due_on": "2030-12-14"}]
     assert call.payment_tranches == [{"percent": 80, "on": "sign"}, {"percent": 20, "on": "final_report_approved"}]
@@ -132,7 +135,7 @@ def test_a_duplicate_criterion_code_is_refused_with_a_message(admin_client):
     ("amount", "četri tūkstoši", "Enter an amount in euros"),
     ("closes_at", "31.02.2030 25:00", "Enter a date and time"),
     ("pass_mark", "30,25", "Points go in steps of 0,5"),
-    ("payment_tranches", "80 sign, 30 final_report_approved", "The tranches must add up to 100 %."),
+    ("payment_tranches-1-percent", "30", "The tranches add up to 110 %; they must add up to 100 %."),
     ("code", "PMP 2030/1", "Use letters, digits, dots, dashes and underscores only."),
 ])
 def test_bad_input_saves_nothing_and_says_what_is_wrong(admin_client, field, value, message):
@@ -199,8 +202,10 @@ def test_announce_is_refused_with_the_guards_message_when_criteria_are_missing(a
 
 
 def test_announce_is_refused_when_a_tie_break_key_names_no_criterion(admin_client):
-    call = _create_call(admin_client, tie_break_keys="9.9")
+    call = _create_call(admin_client)
     admin_client.post(f"/admin/calls/{call.id}/criteria", data=CRITERION)
+    call.tie_break_keys = ["9.9", "submitted_at"]  # chosen while 9.9 was a criterion, which was removed since
+    db.session.commit()
 
     admin_client.post(f"/admin/calls/{call.id}/fire", data={"trigger": "announce"})
 
@@ -477,7 +482,8 @@ def test_a_payment_of_another_organiser_is_not_found(client, login_as, make_user
 # --- bad input, generated -------------------------------------------------------------------------------------------
 
 TEXT_FIELDS = ("code", "number_prefix", "amount", "budget", "opens_at", "closes_at", "decision_on", "pass_mark",
-               "tie_break_keys", "payment_tranches", "evaluators_per_application", "interim_report_due",
+               "tie_break_keys-0", "payment_tranches-0-percent", "payment_tranches-0-on",
+               "evaluators_per_application", "report_schedule-0-due_on", "report_schedule-0-kind",
                "min_amount", "max_amount", "reserve_expires_at")
 
 

@@ -15,7 +15,7 @@ from app import clock, create_app
 from app.clock import RIGA
 from app.extensions import db
 from app.models import Application, Assignment, Call, Organisation, Report, User
-from app.services import accounts, applications, calls, evaluation, organisations
+from app.services import accounts, applications, budget, calls, evaluation, organisations
 from app.services.workflow import fire
 from tests import factories
 
@@ -97,6 +97,8 @@ def make_call(app, *, code="PMP-2022", funding_mode="lump_sum", **overrides) -> 
         calls.add_criterion(call, code="2.4.1", title_lv="Aktivitāšu kvalitāte", title_en="Quality of activities",
                             max_half_points=10, step_half_points=1, comment_required=False)
         calls.add_check(call, code="A1", title_lv="Iesniegts laikā", title_en="Submitted on time", automatic="on_time")
+        if funding_mode == "budgeted":
+            budget.add_category(call, admin, label_lv="Personāls", label_en="Staff", cap_percent=None)
         calls.announce(call, admin)
         db.session.commit()
         return call.id
@@ -127,15 +129,32 @@ def start(client, code="PMP-2022") -> int:
     return int(re.search(r"/apply/applications/(\d+)$", response.headers["Location"]).group(1))
 
 
-def edit_form(client, app_id) -> dict:
-    """The hidden version the edit page carries, as a browser would send it back."""
-    page = client.get(f"/apply/applications/{app_id}").get_data(as_text=True)
-    return {"version": re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)}
+# The guided form's steps (app/services/steps.py), in order, and the fields each one's page posts.
+STEP_FIELDS = {"project": ("title", "summary", "objectives", "start_on", "end_on", "amount"),
+               "activities": ("activities",), "participants": ("target_group", "participants", "participants_at_risk"),
+               "results": ("results",), "declarations": ("declared_conflicts", "declarations")}
+
+
+def edit_form(client, app_id, step="project") -> dict:
+    """The hidden version and fingerprint a step's page carries, as a browser would send them back."""
+    page = client.get(f"/apply/applications/{app_id}/steps/{step}").get_data(as_text=True)
+    return {name: re.search(rf'name="{name}" type="hidden" value="([^"]*)"', page).group(1)
+            for name in ("version", "fingerprint", "keep")}
 
 
 def save(client, app_id, **fields):
-    return client.post(f"/apply/applications/{app_id}", data={**edit_form(client, app_id), **fields},
-                       follow_redirects=True)
+    """Fill in the guided form as a member does: each step holding one of `fields` is opened and saved in turn
+    ("Save and continue"); the first refused step's page is the answer, else the task list after the last."""
+    response = None
+    for step, names in STEP_FIELDS.items():
+        sent = {name: fields[name] for name in names if name in fields}
+        if not sent:
+            continue
+        response = client.post(f"/apply/applications/{app_id}/steps/{step}",
+                               data={**edit_form(client, app_id, step), **sent, "go": "later"}, follow_redirects=True)
+        if response.request.path != f"/apply/applications/{app_id}":
+            return response
+    return response
 
 
 def application(app, app_id) -> Application:
@@ -225,16 +244,17 @@ def test_draft_save_submit_and_receipt(app, client):
     app_id = start(client)
     page = text(client.get(f"/apply/applications/{app_id}"))
     assert "Give the project a title." in page  # the checklist of what is missing
-    assert "Confirm the declarations." in page
+    assert "Confirm the declarations before submitting." in page
 
     response = client.post(f"/apply/applications/{app_id}/submit", follow_redirects=True)
     assert "Give the project a title." in text(response)  # the guard's message, flashed
     assert application(app, app_id).status == "draft"
 
-    response = save(client, app_id, title="Nometne", summary="Īsi", participants="20", participants_at_risk="30")
+    response = save(client, app_id, participants="20", participants_at_risk="30", target_group="Jaunieši")
     assert response.status_code == 400
     assert "This cannot be more than the planned participants." in text(response)
-    assert application(app, app_id).title == ""  # nothing half-saved
+    stored = application(app, app_id)  # nothing of the refused step half-saved
+    assert "participants" not in stored.content and "target_group" not in stored.content
 
     response = save(client, app_id, **COMPLETE)
     assert "Everything required is filled in." in text(response)
@@ -283,9 +303,9 @@ def test_a_stale_save_is_refused_with_a_clear_message(app, client):
     app_id = start(client)
     stale = edit_form(client, app_id)
     save(client, app_id, title="Pirmā versija")  # someone else, in another tab
-    response = client.post(f"/apply/applications/{app_id}", data={**stale, "title": "Otrā versija"},
+    response = client.post(f"/apply/applications/{app_id}/steps/project", data={**stale, "title": "Otrā versija"},
                            follow_redirects=True)
-    assert "Someone else saved this application meanwhile" in text(response)
+    assert "Another member saved this step meanwhile" in text(response)
     assert application(app, app_id).title == "Pirmā versija"
 
 
@@ -321,16 +341,23 @@ def test_start_is_refused_on_a_call_that_is_not_open(app, client):
     assert start(client) == first  # a double click continues the same draft
 
 
-def test_budgeted_call_takes_the_amount_in_euros(app, client):
+def test_a_budgeted_calls_amount_is_its_budget_tables_total(app, client):
+    """The amount is no longer typed on the draft form (it was, before the budget table): it is the total of the
+    budget lines, entered in euros on the budget page."""
     make_call(app, code="BUD-2022", funding_mode="budgeted")
     register(client)
     clock.travel_to(DURING)
     app_id = start(client, "BUD-2022")
-    response = save(client, app_id, amount="abc")
-    assert response.status_code == 400 and "Enter the amount in euros" in text(response)
     save(client, app_id, amount="2 500,50")
+    assert application(app, app_id).amount_cents == 0
+    page = text(client.get(f"/apply/applications/{app_id}/budget"))
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+    client.post(f"/apply/applications/{app_id}/budget", data={
+        "version": version, "category": "staff", "description": "Vadītājs", "quantity": "1",
+        "unit_cost": "2 500,50"})
     assert application(app, app_id).amount_cents == 250_050
-    assert 'value="2\u00a0500,50"' in text(client.get(f"/apply/applications/{app_id}"))
+    assert 'id="budget-total"' in (page := text(client.get(f"/apply/applications/{app_id}/budget")))
+    assert "€2,500.50</output>" in page  # this NGO reads English
 
 
 # --- after submission ---------------------------------------------------------------------------------------

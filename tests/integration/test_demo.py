@@ -201,3 +201,19 @@ def test_audit_trail_verifies_and_explains_every_state(demo):
                 AuditEvent.entity_type == entity_type, AuditEvent.entity_id == row.id)
                 .order_by(AuditEvent.id.desc()).limit(1)).first()
             assert last is not None and last.to_state == row.status, (entity_type, row.id)
+
+
+def test_the_budgeted_call_shows_every_budget_screen(demo):
+    """The fourth call (app/demo/budgeted.py): budgeted, open now, four cost categories (two capped), one
+    application submitted with its budget table and one draft with a budget."""
+    call = _call(f"JIB-{_current_year()}")
+    assert call.funding_mode == "budgeted" and effective_status(call) == "open"
+    assert (call.min_amount_cents, call.max_amount_cents) == (100_000, 800_000)
+    assert [(c.label_lv, c.cap_percent) for c in call.cost_categories] == [
+        ("Personāls", None), ("Materiāli un aprīkojums", None), ("Transports", 20), ("Administrācija", 10)]
+    assert "4 600,00" not in call.description_lv and "1 000,00 € līdz 8 000,00 €" in call.description_lv
+    applications = {a.status: a for a in _applications(call)}
+    assert set(applications) == {"submitted", "draft"}
+    # 96 × 15,00 + 6 × 42,50 + 2 × 180,00 + 150,00; and 36 × 18,00 + 640,00 + 120,00
+    assert applications["submitted"].amount_cents == 220_500 and len(applications["submitted"].budget_lines) == 4
+    assert applications["draft"].amount_cents == 140_800 and len(applications["draft"].budget_lines) == 3

@@ -41,8 +41,9 @@ def renders(monkeypatch):
 def draft(app, make_call, make_user, make_organisation, make_application):
     """A draft of an English-speaking member, with the queue emptied of what set-up left there (the call's
     regulations, rendered as a stub)."""
+    call = make_call(state="open")  # before the member registers: no "new call" mail in the way
     member = make_user("applicant", organisation=make_organisation("Biedrība „Zaļā Ķekava”"), language="en")
-    application = make_application(make_call(state="open"), "draft", organisation=member.organisation,
+    application = make_application(call, "draft", organisation=member.organisation,
                                    title="Ķekavas jauniešu darbnīcas")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(documents, "render", lambda kind, context, language: b"%PDF-1.4 stub")

@@ -257,22 +257,28 @@ def test_cancelling_without_a_reason_is_refused_before_asking(client, login_as, 
     assert call.status == "open"
 
 
-def test_save_and_submit_saves_the_draft_then_asks(client, login_as):
-    """From the edit form the typing is saved first; the confirmation posts confirmed=1 alone, so a second save
-    with the form's now stale version cannot refuse the submission."""
+def test_a_saved_step_then_submit_from_check_your_answers_asks_first(client, login_as):
+    """The guided form saves each step as the member leaves it; "check your answers" then submits, asking first.
+    The confirmation posts confirmed=1 alone, so no stale version from a form can refuse the submission."""
     application = factories.make_application(state="draft")
     login_as(client, factories.member_of(application))
-    page = client.get(f"/apply/applications/{application.id}").get_data(as_text=True)
+    step = f"/apply/applications/{application.id}/steps/project"
+    page = client.get(step).get_data(as_text=True)
     form = {i.get("name"): i.get("value", "") for i in tinyhtml5.parse(page).iter(f"{H}input") if i.get("name")}
     for area in tinyhtml5.parse(page).iter(f"{H}textarea"):
         form[area.get("name")] = "".join(area.itertext())
     form["title"] = "Jauns nosaukums"
-    tree = parsed(client.post(f"/apply/applications/{application.id}/submit", data=form))
+    assert client.post(step, data={**form, "go": "next"}).status_code == 302
     db.session.refresh(application)
     assert application.title == "Jauns nosaukums" and application.status == "draft"
-    assert "Your changes are saved, but the application is not submitted yet." in words(tree)
+    check = parsed(client.get(f"/apply/applications/{application.id}/check"))
+    (submit,) = [f for f in check.iter(f"{H}form") if f.get("action", "").endswith("/submit")]
+    tree = parsed(client.post(submit.get("action"), data={
+        i.get("name"): i.get("value", "") for i in submit.iter(f"{H}input") if i.get("name")}))
     action, fields = confirmation_form(tree)
     assert sorted(fields) == ["confirmed", "csrf_token"]
+    db.session.refresh(application)
+    assert application.status == "draft"  # asked, not yet submitted
     client.post(action, data=fields)
     db.session.refresh(application)
     assert application.status == "submitted" and application.title == "Jauns nosaukums"

@@ -45,9 +45,12 @@ CALL_FORM = {
     "decision_on": "2030-05-06", "implementation_start": "2030-06-01", "implementation_end": "2030-11-30",
     "reserve_expires_at": "", "retention_until": "2036-12-31", "pass_mark": "9", "evaluators_per_application": "2",
     "divergence_threshold_percent": "30", "divergence_policy": "mean_all", "allocation_policy": "strict",
-    "tie_break_keys": "2.2, submitted_at", "review_days": "14", "acceptance_days": "10", "appeal_days": "30",
-    "delivery_allowance_working_days": "2", "interim_report_due": "2030-08-15", "final_report_due": "2030-12-14",
-    "payment_tranches": "80 sign, 20 final_report_approved",
+    "tie_break_keys-0": "submitted_at", "review_days": "14", "acceptance_days": "10", "appeal_days": "30",
+    "delivery_allowance_working_days": "2",  # the rows of the report schedule and of the tranches:
+    "report_schedule-0-kind": "interim", "report_schedule-0-due_on": "2030-08-15",
+    "report_schedule-1-kind": "final", "report_schedule-1-due_on": "2030-12-14",
+    "payment_tranches-0-percent": "80", "payment_tranches-0-on": "sign",
+    "payment_tranches-1-percent": "20", "payment_tranches-1-on": "final_report_approved",
 }
 CRITERIA = [  # 0–5 points in half points each; 2.2 needs at least 3
     {"code": "2.2", "title_lv": "Mērķa grupas iesaiste", "title_en": "Involvement of the target group",
@@ -105,6 +108,9 @@ CONTENT = {"summary": "Darbnīcas jauniešiem ar mācību grūtībām.", "object
            "activities": "12 darbnīcas, 3 izbraukumi.", "target_group": "13–17 gadus veci jaunieši.",
            "participants": "16", "participants_at_risk": "9", "start_on": "2030-06-01", "end_on": "2030-11-30",
            "declared_conflicts": "", "amount": "", "declarations": "y"}
+GUIDED_STEPS = {"project": ("title", "summary", "objectives", "start_on", "end_on", "amount"),
+                "activities": ("activities",), "participants": ("target_group", "participants", "participants_at_risk"),
+                "results": (), "declarations": ("declared_conflicts", "declarations")}
 REPORT = {"activities": "Notika 12 darbnīcas.", "participants": "16", "participants_at_risk": "9",
           "results": "Kavējumi samazinājās par trešdaļu."}
 
@@ -302,8 +308,16 @@ def ngo_registers_and_drafts(app, ngo: Ngo, postbox: Postbox) -> None:
 
     response = ngo.client.post(f"/apply/calls/{CODE}/start")
     ngo.application_id = redirect_id(response, r"/apply/applications/(\d+)$")
-    url = f"/apply/applications/{ngo.application_id}"
-    post(ngo.client, url, {**CONTENT, "title": ngo.title, "version": version_on(ngo.client, url)}, says="Saved.")
+    # The guided form: each step a page of its own, saved with "Save and continue", which leads to the next one
+    # and, after the last, to "check your answers".
+    typed = {**CONTENT, "title": ngo.title}
+    for step, names in GUIDED_STEPS.items():
+        url = f"/apply/applications/{ngo.application_id}/steps/{step}"
+        shown = page(ngo.client.get(url))
+        hidden = {name: re.search(rf'name="{name}" type="hidden" value="([^"]*)"', shown).group(1)
+                  for name in ("version", "fingerprint")}
+        shown = post(ngo.client, url, {**hidden, **{n: typed[n] for n in names}, "go": "next"}, says="Saved.")
+    assert "Check your answers before submitting" in shown and "Everything required is filled in." in shown
     draft = fresh(Application, ngo.application_id)
     assert (draft.status, draft.title, draft.amount_cents, draft.declarations_accepted) == (
         "draft", ngo.title, 460_000, True)

@@ -27,6 +27,8 @@ A new route fails `test_every_route_has_its_rows` until its rows are written her
 from __future__ import annotations
 
 import re
+import hashlib
+import io
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,7 +40,8 @@ from sqlalchemy import event, select
 
 from app import create_app
 from app.extensions import db
-from app.models import Check, Criterion, Document, Message, Payment, RankingProtocol, Recovery, Report, User
+from app.models import (ApplicationFile, AttachmentType, Check, CostCategory, Criterion, Document, Message, Payment,
+                        Question, RankingProtocol, Recovery, Report, User)
 from app.services import evaluation, jobs
 from app.services.workflow import fire
 from tests import factories
@@ -75,6 +78,9 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     ("public.call", "GET", "draft"):                         everyone(404),
     ("public.regulations", "GET"):                           everyone(200),
     ("public.regulations", "GET", "draft"):                  everyone(404),
+    ("public.calendar", "GET"):                              everyone(200),
+    ("public.calendar", "GET", "draft"):                     everyone(404),
+    ("public.check_receipt", "GET"):                         everyone(200),
     ("public.workflows", "GET"):                             everyone(200),
     ("public.set_language", "GET"):                          NOT_ALLOWED,
     ("public.set_language", "POST"):                         everyone(302),
@@ -83,6 +89,9 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     ("public.document", "GET", "agreement"):                 row(404, 200, 404, 404, 404, 404, 200, 404, 200),
     ("public.document", "GET", "protocol"):                  row(404, 404, 404, 404, 404, 404, 200, 404, 200),
     ("public.document", "GET", "regulations"):               everyone(200),
+    # an application's files follow the application: a conflicted evaluator and strangers get 404
+    ("public.attachment", "GET"):                            row(404, 200, 404, 200, 404, 404, 200, 404, 200),
+    ("public.attachment", "GET", "draft"):                   row(404, 200, 404, 404, 404, 404, 404, 404, 404),
     # --- accounts ------------------------------------------------------------------------------------------------
     ("auth.login", "GET"):                                   everyone(200),
     ("auth.login", "POST"):                                  everyone(200),
@@ -94,18 +103,38 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     ("auth.confirm", "GET"):                                 everyone(200),
     ("auth.confirm", "POST"):                                everyone(302),  # a forged link: back to the login
     ("auth.messages", "GET"):                                row(LOGIN, 200, 200, 200, 200, 200, 200, 200, 200),
+    # a forgotten password: anyone may ask (an empty form is refused on its page); a forged link goes back to asking
+    ("auth.forgot_password", "GET"):                         everyone(200),
+    ("auth.forgot_password", "POST"):                        everyone(200),
+    ("auth.reset_password", "GET"):                          everyone(302),
+    ("auth.reset_password", "POST"):                         everyone(302),
+    # one's own password, whatever the role (an auditor changes nothing of the programme's, but may change this)
+    ("auth.change_password", "GET"):                         row(LOGIN, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("auth.change_password", "POST"):                        row(LOGIN, 200, 200, 200, 200, 200, 200, 200, 200),
+    # an invitation's link: a forged one is refused for everybody, logged in or not
+    ("auth.invitation", "GET"):                              everyone(302),
+    ("auth.invitation", "POST"):                             everyone(302),
     ("auth.message", "GET"):                                 row(LOGIN, 200, 404, 404, 404, 404, 404, 404, 404),
     ("auth.message", "GET", "accepted"):                     row(LOGIN, 404, 404, 200, 404, 404, 404, 404, 404),
     # "New application to evaluate: <number>" was the conflicted evaluator's before they recused; now it is hidden
     ("auth.message", "GET", "conflicted"):                   row(LOGIN, 404, 404, 404, 404, 404, 404, 404, 404),
     # --- the NGO's pages: applicants only, and only their organisation's applications ------------------------------
     ("applicant.home", "GET"):                               row(LOGIN, 200, 200, 403, 403, 403, 403, 403, 403),
+    ("applicant.announcements", "GET"):                      NOT_ALLOWED,
+    ("applicant.announcements", "POST"):                     row(LOGIN, 302, 302, 403, 403, 403, 403, 403, 403),
     ("applicant.start", "GET"):                              NOT_ALLOWED,
     ("applicant.start", "POST"):                             row(LOGIN, 302, 302, 403, 403, 403, 403, 403, 403),
     ("applicant.edit", "GET"):                               row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
     ("applicant.edit", "POST"):                              row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
     ("applicant.edit", "GET", "draft"):                      row(LOGIN, 200, 404, 403, 403, 403, 403, 403, 403),
     ("applicant.edit", "POST", "draft"):                     row(LOGIN, 400, 404, 403, 403, 403, 403, 403, 403),
+    # the guided form's steps and "check your answers": X is submitted (→ its read-only view), F's draft is O's
+    ("applicant.step", "GET"):                               row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.step", "POST"):                              row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.step", "GET", "draft"):                      row(LOGIN, 200, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.step", "POST", "draft"):                     row(LOGIN, 400, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.check", "GET"):                              row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.check", "GET", "draft"):                     row(LOGIN, 200, 404, 403, 403, 403, 403, 403, 403),
     ("applicant.submit", "GET"):                             NOT_ALLOWED,
     ("applicant.submit", "POST"):                            row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
     ("applicant.receipt", "GET"):                            row(LOGIN, 200, 404, 403, 403, 403, 403, 403, 403),
@@ -121,6 +150,23 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     ("applicant.report", "POST"):                            row(LOGIN, 400, 404, 403, 403, 403, 403, 403, 403),
     ("applicant.submit_report", "GET"):                      NOT_ALLOWED,
     ("applicant.submit_report", "POST"):                     row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
+    # the budget table: X's call is a lump sum (→ the draft's page), G's draft is O's, budgeted (an empty form: 400)
+    ("applicant.budget", "GET"):                             row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.budget", "POST"):                            row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.budget", "GET", "budgeted"):                 row(LOGIN, 200, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.budget", "POST", "budgeted"):                row(LOGIN, 400, 404, 403, 403, 403, 403, 403, 403),
+    # attachments: X is submitted (read only; an empty upload is refused), F's draft is O's
+    ("applicant.attachments", "GET"):                        row(LOGIN, 200, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.attachments", "POST"):                       row(LOGIN, 400, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.attachments", "GET", "draft"):               row(LOGIN, 200, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.attachments", "POST", "draft"):              row(LOGIN, 400, 404, 403, 403, 403, 403, 403, 403),
+    ("applicant.remove_attachment", "GET"):                  NOT_ALLOWED,
+    ("applicant.remove_attachment", "POST"):                 row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
+    # the NGO's own organisation: its members only (an empty post changes nothing, and says so)
+    ("account.organisation", "GET"):                         row(LOGIN, 200, 200, 403, 403, 403, 403, 403, 403),
+    ("account.organisation", "POST"):                        row(LOGIN, 302, 302, 403, 403, 403, 403, 403, 403),
+    ("account.invite", "GET"):                               NOT_ALLOWED,
+    ("account.invite", "POST"):                              row(LOGIN, 200, 200, 403, 403, 403, 403, 403, 403),
     # --- the evaluator's pages: evaluators only, their own assignments only, never a conflicted one ---------------
     ("evaluator.queue", "GET"):                              row(LOGIN, 403, 403, 200, 200, 200, 403, 403, 403),
     ("evaluator.assignment", "GET"):                         row(LOGIN, 403, 403, 200, 404, 404, 403, 403, 403),
@@ -142,6 +188,10 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     ("admin.edit_call", "POST"):                             row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
     ("admin.edit_call", "GET", "draft"):                     row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
     ("admin.edit_call", "POST", "draft"):                    row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 403),
+    ("admin.copy_call", "GET"):                              NOT_ALLOWED,
+    ("admin.copy_call", "POST"):                             row(LOGIN, 403, 403, 403, 403, 403, 200, 200, 403),
+    ("admin.preview_call", "GET"):                           row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
+    ("admin.preview_regulations", "GET"):                    row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
     ("admin.call_fire", "GET"):                              NOT_ALLOWED,
     ("admin.call_fire", "POST"):                             row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
     ("admin.call_fire", "POST", "jelgava"):                  row(LOGIN, 403, 403, 403, 403, 403, 404, 302, 403),
@@ -154,7 +204,32 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     ("admin.add_check", "POST"):                             row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 403),
     ("admin.delete_check", "GET"):                           NOT_ALLOWED,
     ("admin.delete_check", "POST"):                          row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    # cost categories: A is announced (frozen: refused with the reason), D a draft (an empty form: refused)
+    ("admin.add_cost_category", "GET"):                      NOT_ALLOWED,
+    ("admin.add_cost_category", "POST"):                     row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.add_cost_category", "POST", "draft"):            row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.delete_cost_category", "GET"):                   NOT_ALLOWED,
+    ("admin.delete_cost_category", "POST"):                  row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    # the call's own questions: A is announced (frozen: back to the call page), D a draft (an empty form is refused)
+    ("admin.new_question", "GET"):                           row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 302),
+    ("admin.new_question", "POST"):                          row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.new_question", "GET", "draft"):                  row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
+    ("admin.new_question", "POST", "draft"):                 row(LOGIN, 403, 403, 403, 403, 403, 400, 404, 403),
+    ("admin.edit_question", "GET"):                          row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 302),
+    ("admin.edit_question", "POST"):                         row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.edit_question", "GET", "draft"):                 row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
+    ("admin.edit_question", "POST", "draft"):                row(LOGIN, 403, 403, 403, 403, 403, 400, 404, 403),
+    ("admin.delete_question", "GET"):                        NOT_ALLOWED,
+    ("admin.delete_question", "POST"):                       row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.move_question", "GET"):                          NOT_ALLOWED,
+    ("admin.move_question", "POST"):                         row(LOGIN, 403, 403, 403, 403, 403, 400, 404, 403),
+    ("admin.add_attachment_type", "GET"):                    NOT_ALLOWED,
+    ("admin.add_attachment_type", "POST"):                   row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.add_attachment_type", "POST", "draft"):          row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.delete_attachment_type", "GET"):                 NOT_ALLOWED,
+    ("admin.delete_attachment_type", "POST"):                row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
     ("admin.call_applications", "GET"):                      row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
+    ("admin.call_applications_csv", "GET"):                  row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
     ("admin.ranking", "GET"):                                row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
     ("admin.application", "GET"):                            row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
     ("admin.application", "GET", "grant"):                   row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
@@ -182,15 +257,17 @@ EXPECTED: dict[tuple, dict[str, object]] = {
 }
 
 # POST routes that belong to the visitor's own session, not to the programme's data: anyone may post to them.
-SESSION_POSTS = {"public.set_language", "auth.login", "auth.logout", "auth.register", "auth.confirm"}
+SESSION_POSTS = {"public.set_language", "auth.login", "auth.logout", "auth.register", "auth.confirm",
+                 "auth.forgot_password", "auth.reset_password", "auth.change_password", "auth.invitation"}
 # What a session post writes by design: logout ends every session of its user (a new users.session_version).
 SESSION_WRITES = {("auth.logout", "POST"): {"users"}}
 # Pages of the auth blueprint that anybody may read: the registration's "check your e-mail" page.
-PUBLIC_AUTH_PAGES = {"auth.registration_sent"}
+PUBLIC_AUTH_PAGES = {"auth.registration_sent", "auth.forgot_password", "auth.reset_password", "auth.invitation"}
 # Who may not know that application X exists: its title and number appear in nothing they can GET.
 STRANGERS_TO_X = ("anonymous", "other_applicant", "conflicted", "unassigned", "other_admin")
 
 REFUSED = (LOGIN, 403, 404)
+ATTACHED_PDF = b"%PDF-1.7\n%% the board's decision\n%%EOF\n"
 
 
 def _score_sheet(world) -> dict:
@@ -212,6 +289,10 @@ def _cancel(_world) -> dict:
 # What a refused visitor posts: what would move the world if the policy let them through (an authorised visitor
 # posts an empty form, so the world stays as it is for the next cell). CONTROLS proves these bodies work.
 ATTACKS = {
+    ("applicant.attachments", "POST", "draft"): lambda w: {"type_id": "other",
+                                                          "file": (io.BytesIO(ATTACHED_PDF), "Valdes lēmums.pdf")},
+    ("admin.add_attachment_type", "POST", "draft"): lambda w: {
+        "label_lv": "Valdes lēmums", "label_en": "Board decision", "formats": "pdf", "required": "y"},
     ("applicant.action", "POST"): lambda w: {"trigger": "withdraw", "confirm": "y"},
     ("applicant.appeal", "POST"): lambda w: {"grounds": "procedural", "text": "Lūdzam pārskatīt.", "confirm": "y"},
     ("applicant.clarify", "POST"): lambda w: {"answer": "Precizējam budžetu."},
@@ -220,6 +301,9 @@ ATTACKS = {
     ("evaluator.action", "POST"): lambda w: {"trigger": "recuse", "note": "Pazīstu projekta vadītāju."},
     ("evaluator.save", "POST"): _score_sheet,
     ("evaluator.submit", "POST"): lambda w: {**_score_sheet(w), "confirmed": "1"},  # irreversible: confirmed
+    ("admin.new_question", "POST", "draft"): lambda w: {
+        "kind": "short_text", "step": "questions", "label_lv": "Kā uzzinājāt par konkursu?",
+        "label_en": "How did you hear of the call?"},
     ("admin.add_criterion", "POST", "draft"): lambda w: {
         "code": "3.1", "title_lv": "Ilgtspēja", "title_en": "Sustainability", "max_points": "5", "step": "1",
         "weight_percent": "100"},
@@ -231,10 +315,16 @@ ATTACKS = {
     ("admin.payment_fire", "POST"): lambda w: {"trigger": "pay", "bank_reference": "REF-77"},
     ("admin.recovery_fire", "POST"): lambda w: {"trigger": "write_off", "note": "Biedrība likvidēta."},
     ("admin.report_fire", "POST"): lambda w: {"trigger": "approve"},
+    ("account.organisation", "POST"): lambda w: {"name": "Biedrība „Pārņemtā”", "legal_form": "biedriba",
+                                                  "iban": factories.IBAN, "email": "parnemta@example.lv",
+                                                  "address": "Citur 1"},
+    ("account.invite", "POST"): lambda w: {"invitee_name": "Ieva Svešā", "invitee_email": "ieva@svesa.example.lv"},
 }
 # After the walk, in this order, the authorised visitor posts the attack body: the table named must change, so the
 # refusals above were the policy's doing and not a typo in a form. (Each step leaves the world ready for the next.)
 CONTROLS = [
+    (("applicant.attachments", "POST", "draft"), "applicant", "application_files"),
+    (("admin.add_attachment_type", "POST", "draft"), "admin", "attachment_types"),
     (("evaluator.save", "POST"), "evaluator", "scores"),
     (("evaluator.submit", "POST"), "evaluator", "assignments"),
     (("admin.assign", "POST"), "admin", "assignments"),
@@ -244,9 +334,12 @@ CONTROLS = [
     (("applicant.submit_report", "POST"), "applicant", "reports"),
     (("admin.report_fire", "POST"), "admin", "reports"),
     (("admin.add_criterion", "POST", "draft"), "admin", "criteria"),
+    (("admin.new_question", "POST", "draft"), "admin", "call_questions"),
     (("admin.application_fire", "POST", "grant"), "admin", "applications"),
     (("applicant.action", "POST"), "applicant", "applications"),
     (("admin.call_fire", "POST"), "admin", "calls"),
+    (("account.organisation", "POST"), "applicant", "organisations"),
+    (("account.invite", "POST"), "applicant", "invitations"),
 ]
 
 
@@ -306,7 +399,28 @@ def build_world() -> World:
     call_d = f.make_call(state="draft", organiser=ogre, admin=admin)
     call_f = f.make_call(state="open", organiser=ogre, admin=admin)
     draft = f.make_application(call_f, "draft", organisation=organisation)
+    # files: one frozen with X (as if attached before it was submitted), one on F's draft; a type asked by A
+    x_file, draft_file = (ApplicationFile(application_id=app.id, filename="lēmums.pdf", original_name="lēmums.pdf",
+                                          format="pdf", content_type="application/pdf", size=len(ATTACHED_PDF),
+                                          sha256=hashlib.sha256(ATTACHED_PDF).hexdigest(), content=ATTACHED_PDF,
+                                          uploaded_by=applicant.id) for app in (x, draft))
+    a_type = AttachmentType(call_id=call_a.id, label_lv="Valdes lēmums", label_en="Board decision", formats=["pdf"],
+                            required=False)
+    db.session.add_all([x_file, draft_file, a_type])
+    # a question of A's own (as if added before it was announced) and one of draft D's
+    a_question = Question(call_id=call_a.id, key="q1", position=0, kind="yes_no", step="questions", required=False,
+                          label_lv="Vai sadarbojaties ar skolu?", label_en="Do you work with a school?", options=[])
+    d_question = Question(call_id=call_d.id, key="q1", position=0, kind="short_text", step="questions",
+                          required=True, label_lv="Kura skola?", label_en="Which school?", options=[])
+    db.session.add_all([a_question, d_question])
+    db.session.commit()
     call_j = f.make_call(state="open", organiser=jelgava, admin=other_admin)
+    call_g = f.make_call(state="open", funding="budgeted", organiser=ogre, admin=admin)
+    budgeted_draft = f.make_application(call_g, "draft", organisation=organisation)
+    frozen_category = CostCategory(call_id=call_a.id, position=0, code="administration", label_lv="Administrācija",
+                                   label_en="Administration", cap_percent=10)  # as if A were budgeted
+    db.session.add(frozen_category)
+    db.session.flush()
 
     for document in db.session.scalars(select(Document)):  # rendered now, so that no GET in the walk writes
         jobs.ensure_rendered(document)
@@ -330,11 +444,16 @@ def build_world() -> World:
         "document_id": x.receipt_document_id,
         "message_id": message_of(applicant, entity_type="application", entity_id=x.id),
         "token": "a-forged-registration-link",
+        "category_id": frozen_category.id,
+        "file_id": x_file.id, "type_id": a_type.id, "question_id": a_question.id,
+        "step": "project",
     }
     params = {
         "main": main,
-        "draft": {"code": call_d.code, "call_id": call_d.id, "app_id": draft.id, "application_id": draft.id},
+        "draft": {"code": call_d.code, "call_id": call_d.id, "app_id": draft.id, "application_id": draft.id,
+                  "file_id": draft_file.id, "question_id": d_question.id},
         "grant": {"app_id": grant.id, "application_id": grant.id},
+        "budgeted": {"app_id": budgeted_draft.id, "call_id": call_g.id},
         "recused": {"assignment_id": recused.id},
         "jelgava": {"call_id": call_j.id, "code": call_j.code},
         "agreement": {"document_id": grant.agreement_document_id},
@@ -547,7 +666,10 @@ def test_the_table_keeps_the_design_rules():
             assert statuses["anonymous"] == LOGIN, f"{_label(key)}: anonymous must be sent to log in"
         if method == "POST":
             assert statuses["auditor"] == 403, f"{_label(key)}: an auditor changes nothing"
-        if endpoint.startswith("admin.") and "jelgava" not in key and endpoint not in ("admin.calls", "admin.new_call"):
+        # the list, a new call and a copy of one name no call in the address (a copy's source is checked against
+        # the admin's own calls)
+        if (endpoint.startswith("admin.") and "jelgava" not in key
+                and endpoint not in ("admin.calls", "admin.new_call", "admin.copy_call")):
             assert statuses["other_admin"] == 404, f"{_label(key)}: a Jelgava admin never touches an Ogre call"
         if (endpoint.startswith(("admin.", "applicant.", "evaluator.")) and endpoint != "evaluator.queue"
                 and statuses["conflicted"] not in (403, LOGIN)):
@@ -608,7 +730,7 @@ def test_auditor_posts_are_refused(walked):
 def test_jelgava_admin_never_touches_an_ogre_call(walked):
     for key, by_subject in walked.answers.items():
         endpoint = key[0]
-        ogre_object = "jelgava" not in key and endpoint not in ("admin.calls", "admin.new_call")
+        ogre_object = "jelgava" not in key and endpoint not in ("admin.calls", "admin.new_call", "admin.copy_call")
         if endpoint.startswith("admin.") and ogre_object and by_subject["admin"].status != 405:
             assert by_subject["other_admin"].status == 404, _label(key)
     ogre_pages = walked.answers[("admin.calls", "GET")]["other_admin"].body

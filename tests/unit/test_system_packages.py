@@ -1,7 +1,6 @@
 """`make run` and `make test` install the Debian packages they need as root, or stop with the command to type."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
