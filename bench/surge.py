@@ -92,6 +92,9 @@ class Gunicorn:
         self.log.close()
 
 
+CONFIRMED = b"confirmed=1"
+
+
 def run_load(port: int, requests: list[tuple[str, dict, callable]], concurrency: int) -> LoadResult:
     """POST every (path, headers, check) from `concurrency` client threads, one connection per request (gunicorn's
     sync workers close it anyway). `check(status, headers)` returns an error text or None."""
@@ -111,7 +114,10 @@ def run_load(port: int, requests: list[tuple[str, dict, callable]], concurrency:
             started = time.perf_counter()
             try:
                 connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
-                connection.request("POST", path, body=b"", headers={"Content-Length": "0", **headers})
+                # confirmed=1: the confirmation page's own button (submitting cannot be undone)
+                connection.request("POST", path, body=CONFIRMED, headers={
+                    "Content-Type": "application/x-www-form-urlencoded", "Content-Length": str(len(CONFIRMED)),
+                    **headers})
                 response = connection.getresponse()
                 response.read()
                 problem = check(response.status, dict(response.getheaders()))
