@@ -237,18 +237,20 @@ CSV_COLUMNS = ("number", "organisation", "registration_number", "address", "titl
                "submitted_at_riga", "amount_eur")
 
 
-def csv_rows(call_id: int, chosen: ListFilter, state_label) -> Iterator[tuple]:
+def csv_rows(call_id: int, chosen: ListFilter, state_label, answers=lambda content: ()) -> Iterator[tuple]:
     """Every row of the call `call_id` under `chosen` in its order (an id, not the call: a streamed response reads
     this after the request's session has committed and let its objects go), fetched in batches (a server-side cursor on PostgreSQL), as plain
     values: the state's key and its label in the reader's language, the submission time in Riga with its offset
-    (ISO 8601), the amount in euros with a decimal point, so that a program reads it as it stands."""
+    (ISO 8601), the amount in euros with a decimal point, so that a program reads it as it stands; then
+    `answers(content)`, the answers to the call's own questions."""
     query = _ordered(
         select(Application.number, Organisation.name, Organisation.registration_number, Organisation.address,
                Application.title, Application.status, Application.submitted_at, Application.amount_cents,
-               Application.id)
+               Application.id, Application.content)
         .join(Application.organisation).where(*_conditions(call_id, chosen)), chosen, reverse=False)
     result = db.session.execute(query.execution_options(yield_per=500))
-    for number, name, registration, address, title, status, submitted_at, cents, _id in result:
+    for number, name, registration, address, title, status, submitted_at, cents, _id, content in result:
         yield (number, name, registration, address, title, status, state_label(status),
-               clock.to_riga(submitted_at).isoformat(timespec="seconds"), f"{cents // 100}.{cents % 100:02d}")
+               clock.to_riga(submitted_at).isoformat(timespec="seconds"), f"{cents // 100}.{cents % 100:02d}",
+               *answers(content))
 

@@ -6,6 +6,7 @@ content and its hash, and the receipt PDF read back with pypdf.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -392,6 +393,24 @@ def test_the_admin_and_the_applicant_read_the_answers_after_submitting(asking_ca
     in_language(client, "lv")
     shown = page(client.get(f"/admin/applications/{draft.id}"))
     assert "Kad notiks pirmā tikšanās?" in shown and "31.03.2027." in shown and "Ārpus telpām" in shown
+
+
+def test_the_csv_of_the_applications_has_a_column_per_question(asking_call, draft, client, login_as):
+    member = factories.member_of(draft)
+    question_service.save(draft, member, {"q1": "Ķekavas vidusskola", "q3": 12, "q4": "2027-03-31", "q5": "o3",
+                                          "q6": False})
+    db.session.commit()
+    applications.submit(draft, member)
+    db.session.commit()
+    login_as(client, factories.admin_of(asking_call))
+    in_language(client, "lv")
+    body = client.get(f"/admin/calls/{asking_call.id}/applications.csv").get_data().decode("utf-8-sig")
+    header, row = list(csv.reader(io.StringIO(body), delimiter=";"))
+    answers = dict(zip(header, row))
+    assert answers["Kad notiks pirmā tikšanās?"] == "31.03.2027."
+    assert answers["Cik brīvprātīgo piedalīsies?"] == "12"
+    assert "Ārpus telpām" in row and "Ķekavas vidusskola" in row
+    assert answers["number"] == db.session.get(Application, draft.id).number
 
 
 def test_script_in_a_label_and_in_an_answer_is_shown_as_text(app, client, login_as):

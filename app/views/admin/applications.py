@@ -15,7 +15,7 @@ from app.extensions import db
 from app.forms.admin import ApplicationTriggerForm, AssignForm, ClarificationForm, TriggerForm
 from app.forms.admin import checks_form as make_checks_form
 from app.models import Application, Assignment, User
-from app.services import applications, applications_list, evaluation, pages
+from app.services import applications, applications_list, evaluation, pages, questions
 from app.services.applications_list import Cursor, ListFilter
 from app.services.workflow import effective_status, fire
 from app.views.admin import (_document_url, _flash_errors, _owned, _redirect_to_application,
@@ -53,13 +53,21 @@ def call_applications_csv(call_id):
     call = policies.call_for_admin(call_id, current_user)
     chosen = ListFilter.parse(request.args, _listed_states())
     lang, label, call_id = current_lang(), WORKFLOWS["application"], call.id
+    asked = questions.asked(call)
+    question_labels = [q.label(lang) for q in asked]
+    for question in asked:  # read while streaming, after the request's session has let its objects go
+        db.session.expunge(question)
+
+    def answers(content):
+        given = (content or {}).get("questions") or {}
+        return [questions.answer_text(q, given.get(q.key), lang) for q in asked]
 
     def lines():
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-        writer.writerow(applications_list.CSV_COLUMNS)
+        writer.writerow([*applications_list.CSV_COLUMNS, *question_labels])
         yield "\ufeff" + buffer.getvalue()
-        for row in applications_list.csv_rows(call_id, chosen, lambda state: label.label(state, lang)):
+        for row in applications_list.csv_rows(call_id, chosen, lambda state: label.label(state, lang), answers):
             buffer.seek(0)
             buffer.truncate()
             writer.writerow(row)
