@@ -23,6 +23,7 @@ from flask_wtf import FlaskForm as _FlaskForm
 from werkzeug.datastructures import FileStorage
 
 from app import direction_controls
+from app.i18n import N_
 
 
 class _Catalogue:
@@ -83,10 +84,6 @@ class IntegerField(wtforms.IntegerField):
         if self.data is not None and abs(self.data) >= self.LIMIT:
             self.data = None
             raise ValueError(self.gettext("Not a valid integer value."))
-
-
-def N_(text: str) -> str:  # noqa: N802  marks a msgid for pybabel without translating it here
-    return text
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:  # the same, for a msgid with a plural
