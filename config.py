@@ -44,6 +44,9 @@ class Config:
     REMEMBER_COOKIE_SECURE = True
     START_WORKER_THREAD = False
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # 360Giving grant ids are `<GRANT_ID_PREFIX>-<application number>` (app/services/exports.py); a publisher's
+    # registered prefix starts with 360G-
+    GRANT_ID_PREFIX = os.environ.get("GRANT_ID_PREFIX", "360G-pumpurs")
 
 
 class DevelopmentConfig(Config):

@@ -76,9 +76,9 @@ def _init_database(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from app import formatting
+    from app import formatting, municipalities
     from app.formatting import current_lang as lang
-    from app.services import attachments, questions
+    from app.services import attachments, grants, questions, reporting
     from app.services.workflow import engine
 
     from fractions import Fraction
@@ -86,16 +86,21 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["fraction"] = lambda text: Fraction(text) if text else None
     app.jinja_env.globals.update(
         lang=lang,
+        municipality_choices=municipalities.choices,
+        municipality=lambda key: municipalities.name(key, lang()),
         money=lambda cents: formatting.money(cents, lang()),
         day=lambda value: formatting.day(value, lang()),
         moment=lambda value: formatting.moment(value, lang()),
         deadline=lambda value: formatting.deadline(value, lang()),
+        until_day=lambda value: formatting.until_day(value, lang()),
         duration=lambda delta: formatting.duration(delta, lang()),
         points=lambda value: formatting.points(value, lang()),
+        report_overdue=lambda report: reporting.is_overdue(report),  # the one rule (app/services/reporting.py)
         state_label=lambda workflow, state: engine().workflow(workflow).label(state, lang()),
         trigger_label=lambda workflow, trigger: engine().workflow(workflow).trigger_label(trigger, lang()),
         question_answers=lambda application: questions.shown(application, lang()),  # the call's own, answered
         application_files=lambda application: attachments.shown(application, lang()),  # with download links
+        tranche_when=lambda item: grants.tranche_when(item, lang()),  # a tranche's date or event, in words
     )
 
 

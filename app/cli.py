@@ -1,4 +1,5 @@
-"""flask --app wsgi …: demo, create-user, tick, worker, audit verify, workflows diagram."""
+"""flask --app wsgi …: demo, create-user, tick, worker, audit verify, ranking verify, export, workflows
+diagram."""
 from __future__ import annotations
 
 import sys
@@ -51,6 +52,10 @@ def register(app: Flask) -> None:
             click.echo(move)
         for refused in report.refused:  # logged with its traceback; every other move was made
             click.echo(f"not moved: {refused}", err=True)
+        for reminder in report.review_reminders:
+            click.echo(f"reminded: {reminder}")
+        for reminder in report.report_reminders:
+            click.echo(f"reminded: {reminder}")
         click.echo(f"checkpoint: {report.checkpoint or 'nothing new'}")
 
     @app.cli.command("worker")
@@ -74,12 +79,99 @@ def register(app: Flask) -> None:
 
         verdict = verify()
         if verdict.ok:
-            click.echo(f"audit trail intact: {verdict.events} events")
+            click.echo(f"audit trail intact: {verdict.events} events; scores as submitted: {verdict.reviews} "
+                       "reviews")
+            if verdict.unsealed_reviews:
+                click.echo(f"not checked: {verdict.unsealed_reviews} reviews submitted before scores were hashed "
+                           "into the trail")
         else:
             click.echo(f"audit trail BROKEN: {verdict.problem}", err=True)
             sys.exit(1)
 
     app.cli.add_command(audit_group)
+
+    ranking_group = click.Group("ranking", help="A call's ranking.")
+
+    @ranking_group.command("verify")
+    @click.argument("call")
+    @click.option("--lang", type=click.Choice(["lv", "en"]), default="en", help="Language of the report")
+    def ranking_verify(call, lang):
+        """Recompute CALL's ranking (id or code) from the stored scores, amounts, rules and overrides and compare
+        it with the confirmed protocol, the published decisions and the protocol's input hash. Exit 0 when all
+        agree; otherwise name the first difference and exit 1."""
+        from flask_babel import force_locale
+
+        from app.services import verification
+
+        with force_locale(lang):
+            found = verification.find_call(call)
+            if found is None:
+                raise click.BadParameter(f"no call with id or code {call!r}", param_hint="CALL")
+            result = verification.verify(found)
+            for line in result.lines():
+                click.echo(line)
+        sys.exit(0 if result.ok else 1)
+
+    app.cli.add_command(ranking_group)
+
+    @app.cli.command("export")
+    @click.argument("call")
+    @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "360giving"]), required=True)
+    @click.option("--what", type=click.Choice(["applications", "ranking"]), default="applications",
+                  help="For csv and xlsx: the applications with every score, or the ranking with the reasons")
+    @click.option("--lang", type=click.Choice(["lv", "en"]), default="lv", help="Language of the headers and words")
+    @click.option("--output", "-o", type=click.Path(dir_okay=False), help="File to write (default: stdout)")
+    def export_command(call, fmt, what, lang, output):
+        """Export the call with code CALL: the same bytes as the download buttons of its pages."""
+        from sqlalchemy import select
+
+        from app.errors import UserError
+        from app.models import Call
+        from app.services import exports
+
+        found = db.session.scalar(select(Call).where(Call.code == call))
+        if found is None:
+            raise click.BadParameter(f"no call with code {call!r}", param_hint="CALL")
+        try:
+            result = exports.export(found, None, fmt, what, lang)
+        except UserError as refused:
+            raise click.ClickException(refused.message) from None
+        if output:
+            with open(output, "wb") as handle:
+                handle.write(result.content)
+            click.echo(f"wrote {output} ({len(result.content)} bytes)", err=True)
+        else:
+            click.get_binary_stream("stdout").write(result.content)
+
+    @app.cli.command("purge")
+    @click.option("--call", "code", help="Only this call (refused while its records must be kept)")
+    @click.option("--dry-run", is_flag=True, help="Say what would be purged; change nothing")
+    def purge_command(code, dry_run):
+        """Delete drafts 6 months after their call closed; pseudonymise the people of calls past their retention
+        date (and of no other call). The audit trail still verifies afterwards."""
+        from sqlalchemy import select
+
+        from app.errors import UserError
+        from app.models import Call
+        from app.services import retention
+
+        found = None
+        if code:
+            found = db.session.scalar(select(Call).where(Call.code == code))
+            if found is None:
+                raise click.BadParameter(f"no call with code {code!r}", param_hint="--call")
+        try:
+            report = retention.purge(call=found, dry_run=dry_run)
+            if dry_run:
+                db.session.rollback()
+            else:
+                db.session.commit()
+        except UserError as refused:
+            db.session.rollback()
+            raise click.ClickException(refused.message) from None
+        verb = "would purge" if dry_run else "purged"
+        click.echo(f"calls past their retention date: {', '.join(report.calls) or 'none'}")
+        click.echo(f"{verb}: {len(report.drafts)} drafts, {len(report.people)} people pseudonymised")
 
     workflows_group = click.Group("workflows", help="The process definitions.")
 

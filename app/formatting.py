@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+from babel.dates import format_date
 from babel.units import format_unit
 
 from app.clock import to_riga
@@ -56,6 +57,24 @@ def deadline(closes_at: datetime | None, lang: str = "lv") -> str:
 
     last = to_riga(closes_at - timedelta(minutes=1))
     return f"{day(last.date(), lang)} plkst. {last:%H:%M}" if lang == "lv" else f"{day(last.date(), lang)} {last:%H:%M}"
+
+
+# Latvian month names in the dative, which "līdz" takes ("līdz 14. jūnijam"); CLDR has only the nominative and
+# genitive forms, so Babel cannot give them.
+_LV_MONTHS_DATIVE = ("janvārim", "februārim", "martam", "aprīlim", "maijam", "jūnijam", "jūlijam", "augustam",
+                     "septembrim", "oktobrim", "novembrim", "decembrim")
+
+
+def until_day(value: date | datetime | None, lang: str = "lv") -> str:
+    """The last day of a time limit, the day itself included, as a letter words it: 'līdz 2022. gada 14. jūnijam
+    (ieskaitot)', 'until 14 June 2022 (inclusive)'. A datetime is taken as its Riga calendar day."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_riga(value).date()
+    if lang == "lv":
+        return f"līdz {value.year}. gada {value.day}. {_LV_MONTHS_DATIVE[value.month - 1]} (ieskaitot)"
+    return f"until {format_date(value, 'd MMMM y', locale='en')} (inclusive)"
 
 
 def duration(delta: timedelta, lang: str = "lv") -> str:

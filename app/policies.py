@@ -5,7 +5,7 @@ from sqlalchemy import or_, select
 
 from app.errors import NotAllowed, NotFound
 from app.extensions import db
-from app.models import (Application, ApplicationFile, Assignment, Call, ConflictOfInterest, Message, Payment,
+from app.models import (Application, ApplicationFile, Assignment, Call, Message, Payment,
                         Recovery, Report)
 
 OPEN_ASSIGNMENT = ("accepted", "submitted")
@@ -19,29 +19,65 @@ def administers(user, call: Call) -> bool:
     return user.role == "admin" and in_organiser_scope(user, call)
 
 
-def is_conflicted(user, application: Application) -> bool:
-    if user.role != "evaluator":
+def may_export(user, call: Call, kind: str) -> bool:
+    """A call's exports (app/services/exports.py). The applications and the ranking hold every evaluator's scores
+    and comments: the call's admins and auditors only; an evaluator never gets them (DESIGN 2.3 and 3: they see no
+    other's scores, and of a conflicted application nothing). The 360Giving file ("360giving") is the open data of
+    the signed grants, no scores: an evaluator may have it too, less every application they are conflicted with."""
+    if not user.is_authenticated:
         return False
-    declared = db.session.scalar(select(ConflictOfInterest.id).where(
-        ConflictOfInterest.evaluator_id == user.id, ConflictOfInterest.organisation_id == application.organisation_id))
-    recused = db.session.scalar(select(Assignment.id).where(
-        Assignment.application_id == application.id, Assignment.evaluator_id == user.id,
-        Assignment.status.in_(("recused", "voided"))))
-    return declared is not None or recused is not None
+    if kind == "360giving" and user.role == "evaluator":
+        return True
+    return in_organiser_scope(user, call)
+
+
+def is_conflicted(user, application: Application) -> bool:
+    """A known conflict (app/services/conflicts.py, the rules' one home: the same that refuses an assignment)."""
+    from app.services import conflicts
+
+    return user.role == "evaluator" and conflicts.reason(user, application) is not None
 
 
 def conflicted_application_ids(user, applications) -> set[int]:
-    """`is_conflicted` for many applications at once, in two queries whatever their number (list pages)."""
-    applications = list(applications)
-    if user.role != "evaluator" or not applications:
+    """`is_conflicted` for many applications at once, in a fixed number of queries whatever their number."""
+    from app.services import conflicts
+
+    if user.role != "evaluator":
         return set()
-    organisations = {a.organisation_id for a in applications}
-    declared = set(db.session.scalars(select(ConflictOfInterest.organisation_id).where(
-        ConflictOfInterest.evaluator_id == user.id, ConflictOfInterest.organisation_id.in_(organisations))))
-    recused = set(db.session.scalars(select(Assignment.application_id).where(
-        Assignment.application_id.in_([a.id for a in applications]), Assignment.evaluator_id == user.id,
-        Assignment.status.in_(("recused", "voided")))))
-    return {a.id for a in applications if a.organisation_id in declared or a.id in recused}
+    return conflicts.conflicted_application_ids(user, applications)
+
+
+def evaluators_filter(user):
+    """A where-clause limiting evaluators (users) to those an admin or auditor may see: a programme-level one sees
+    all; another those of the common pool (of no organiser: they serve every call that names no evaluators), those
+    of their organisers (invited by one), and those serving one of their calls or assigned one of their calls'
+    applications. What the pages show of an evaluator's work is limited to the viewer's calls."""
+    from app.models import CallEvaluator, User, user_organisers
+
+    if user.programme_level:
+        return User.role == "evaluator"
+    organisers = user.organiser_ids or {-1}
+    in_scope = select(Call.id).where(Call.organiser_id.in_(organisers))
+    return (User.role == "evaluator") & or_(
+        User.id.not_in(select(user_organisers.c.user_id)),
+        User.id.in_(select(user_organisers.c.user_id).where(user_organisers.c.organiser_id.in_(organisers))),
+        User.id.in_(select(CallEvaluator.evaluator_id).where(CallEvaluator.call_id.in_(in_scope))),
+        User.id.in_(select(Assignment.evaluator_id).join(Application, Application.id == Assignment.application_id)
+                    .where(Application.call_id.in_(in_scope))))
+
+
+def evaluator_for(evaluator_id: int, user, *, write: bool = False):
+    """An evaluator for the admin pages: 404 outside the viewer's scope, 403 to act without being an admin."""
+    from app.models import User
+
+    if user.role not in ("admin", "auditor"):
+        raise NotFound()
+    evaluator = db.session.scalar(select(User).where(User.id == evaluator_id, evaluators_filter(user)))
+    if evaluator is None:
+        raise NotFound()
+    if write and user.role != "admin":
+        raise NotAllowed()
+    return evaluator
 
 
 def assignment_of(user, application: Application) -> Assignment | None:
@@ -148,15 +184,21 @@ def visible_messages_filter(user):
     """A where-clause for the user's own in-app messages, less an evaluator's messages about an assignment on an
     application they are conflicted with (recused, voided, or a conflict with its organisation): of such an
     application they see nothing, not even its number in a message subject."""
+    from app.services import conflicts
+
     clause = Message.user_id == user.id
     if user.role != "evaluator":
         return clause
-    conflicted = (select(Assignment.id).join(Application, Application.id == Assignment.application_id)
-                  .where(Assignment.evaluator_id == user.id,
-                         or_(Assignment.status.in_(("recused", "voided")),
-                             Application.organisation_id.in_(select(ConflictOfInterest.organisation_id).where(
-                                 ConflictOfInterest.evaluator_id == user.id)))))
-    return clause & or_(Message.entity_type.is_distinct_from("assignment"), Message.entity_id.not_in(conflicted))
+    # every known conflict (conflicts.py, as is_conflicted), also one that surfaced after the assignment (a member
+    # who joined later at the evaluator's domain): the user's assignments, then their applications, in two queries
+    held = db.session.execute(select(Assignment.id, Assignment.application_id)
+                              .where(Assignment.evaluator_id == user.id)).all()
+    applications = db.session.scalars(select(Application).where(
+        Application.id.in_({application_id for _id, application_id in held} or {-1}))).all()
+    hidden = conflicts.conflicted_application_ids(user, applications)
+    conflicted = [assignment_id for assignment_id, application_id in held if application_id in hidden]
+    return clause & or_(Message.entity_type.is_distinct_from("assignment"),
+                        Message.entity_id.not_in(conflicted or [-1]))
 
 
 def can_download(user, document) -> bool:

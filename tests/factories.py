@@ -134,11 +134,13 @@ def make_organiser(name: str | None = None) -> Organiser:
 
 
 def make_organisation(name: str | None = None, *, registration: str | None = None, email: str | None = None,
-                      legal_form: str = "biedriba", iban: str = IBAN) -> Organisation:
+                      legal_form: str = "biedriba", iban: str = IBAN,
+                      municipality: str | None = "Jelgavas novads") -> Organisation:
     n = next(_numbers)
     organisation = Organisation(name=name or f"Biedrība „Jauniešu iniciatīva {n}”",
                                 registration_number=registration or registration_number(n), legal_form=legal_form,
-                                iban=iban, email=email or f"info@biedriba-{n}.example.lv", address=f"Rīgas iela {n}")
+                                iban=iban, email=email or f"info@biedriba-{n}.example.lv", address=f"Rīgas iela {n}",
+                                municipality=municipality)
     db.session.add(organisation)
     return _commit(organisation)
 
@@ -444,6 +446,14 @@ def make_applications(call: Call | None, states, *, organisation: Organisation |
     return [made[i] for i in range(len(states))]
 
 
+def render_agreement(application: Application):
+    """The worker's part of an offer: the agreement rendered and stored, so that it can be accepted."""
+    from app.models import Document
+    from app.services import jobs
+
+    return jobs.ensure_rendered(db.session.get(Document, application.agreement_document_id))
+
+
 def states_of(plan) -> dict[int, str]:
     return dict(plan)
 
@@ -462,6 +472,7 @@ def _refuse_impossible(states, outcome, wants_review) -> None:
 def _after_result(application: Application, state: str, appeal_from: str) -> None:
     member, admin = member_of(application), admin_of(application.call)
     if state in ("accepted", "contracted", "terminated", "closed"):
+        render_agreement(application)  # as the worker does before the offer's message leaves
         _fire(application, "accept_offer", member)
     if state in ("contracted", "terminated", "closed"):
         _fire(application, "sign", admin)
@@ -500,11 +511,21 @@ def _payments(application: Application) -> list[Payment]:
 
 
 REPORT_CONTENT = {"activities": "Notika 12 darbnīcas.", "participants": 16, "participants_at_risk": 9,
-                  "results": "Kavējumi samazinājās."}
+                  "results": "Kavējumi samazinājās.", "declaration": True}
 
 
 def _submit_report(report: Report, member: User) -> None:
-    report_service.save(report, member, REPORT_CONTENT, report.version)
+    """Complete: the achieved value of every planned indicator is its target, every budget line spent as planned.
+    A report whose period has not begun yet at the clock's now is first allowed early by the call's admin."""
+    application = report.application
+    if report.status == "draft" and report_service.too_early(report):
+        _fire(report, "allow_early", admin_of(application.call), "Periods sākas vēlāk; atļauts testā.")
+    indicators = [{"achieved": i.get("target") or 0, "comment": ""}
+                  for i in (application.content or {}).get("indicators") or [] if (i.get("name") or "").strip()]
+    spending = ({str(line.id): line.amount_cents for line in application.budget_lines}
+                if application.call.funding_mode == "budgeted" else {})
+    report_service.save(report, member, {**REPORT_CONTENT, "indicators": indicators, "spending": spending},
+                        report.version)
     db.session.commit()
     _fire(report, "submit" if report.status == "draft" else "resubmit", member)
 
@@ -536,8 +557,13 @@ def make_assignment(state: str = "assigned", *, application: Application | None 
 
 
 def make_report(state: str = "draft", *, application: Application | None = None, kind: str = "interim") -> Report:
-    """A report of a contracted grant, moved to `state`: draft, submitted, changes_requested or approved."""
-    application = application or make_application(state="contracted")
+    """A report of a contracted grant, moved to `state`: draft, submitted, changes_requested or approved. Without
+    an application, one of a call that closed 40 days ago: its implementation has begun (the interim report may be
+    submitted; the final one not before the implementation ends, app/services/reporting.py `too_early`)."""
+    if application is None:
+        now = clock.now()
+        call = make_call(state="announced", opens_at=now - timedelta(days=80), closes_at=now - timedelta(days=40))
+        application = make_application(call, state="contracted")
     report = next(r for r in _reports(application) if r.kind == kind)
     member, admin = member_of(application), admin_of(application.call)
     if state in ("submitted", "changes_requested", "approved"):

@@ -12,7 +12,7 @@ PAYMENT = Workflow(
     ),
     transitions=(
         t("pay", "scheduled", "paid", "admin", guards=("payment_due", "paid_within_grant", "bank_reference_given"),
-          effects=("record_payment",)),
+          effects=("record_payment", "tell_payment_made")),
         t("cancel", "scheduled", "cancelled", ("admin", "system"), needs_note=True),
     ),
     triggers={"pay": ("Atzīmēt kā izmaksātu", "Mark as paid"), "cancel": ("Atcelt maksājumu", "Cancel the payment")},

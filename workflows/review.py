@@ -20,8 +20,10 @@ REVIEW = Workflow(
         t("submit_review", "accepted", "submitted", "evaluator", guards=("scores_complete",),
           effects=("stamp_review", "flag_divergence"), irreversible=True,
           cascades=(then("application.complete_review", "application_once_late_reviews_are_in"),)),
-        # the system reopens them too, when an appeal on scoring grounds is upheld
-        t("reopen", "submitted", "accepted", ("admin", "system"), effects=("unstamp_review",), needs_note=True),
+        # an admin reopens one with a reason (consensus, an error) while the ranking is not confirmed; the evaluator is
+        # told and submits again. The system reopens them too, later, when an appeal on scoring grounds is upheld.
+        t("reopen", "submitted", "accepted", ("admin", "system"), guards=("ranking_not_confirmed",),
+          effects=("unstamp_review", "notify_reopened"), needs_note=True),
         t("revoke", ("assigned", "accepted"), "revoked", "admin", effects=("replace_evaluator",), needs_note=True),
         t("void", "submitted", "voided", "admin", effects=("record_conflict", "replace_evaluator"), needs_note=True),
     ),

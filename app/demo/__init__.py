@@ -15,7 +15,8 @@ time it would have been recorded:
 
 `load_demo()` is idempotent: a call whose code already exists is left alone, people are found by e-mail.
 Documents and e-mails are only queued here; the worker renders and sends them later. The one exception is the
-agreement, which `accept_offer` renders itself to record the SHA-256 of what was accepted.
+agreement of an offer accepted here: it is rendered just before (as the worker would have done), since only a
+fixed PDF can be accepted and its SHA-256 recorded.
 """
 from __future__ import annotations
 

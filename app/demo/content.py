@@ -43,8 +43,8 @@ CRITERIA = (
      "Publicity and dissemination of the results", None,
      "publicitātes plāns konkrēts, ar jauniešu pašu kanāliem", "publicitāte tikai biedrības mājaslapā"),
 )
-ANCHORS = {"0": "neatbilst / fails", "4": "vāji / weak", "6": "atbilst / adequate", "8": "labi / good",
-           "10": "izcili / excellent"}
+ANCHORS = {"0": "neatbilst", "4": "vāji", "6": "atbilst", "8": "labi", "10": "izcili"}
+ANCHORS_EN = {"0": "fails", "4": "weak", "6": "adequate", "8": "good", "10": "excellent"}
 CHECKS = (
     ("A1", "Iesniegts termiņā", "Submitted on time", "on_time"),
     ("A2", "Iesniedzēja reģistrācijas numurs ir derīgs", "The applicant's registration number is valid",
@@ -89,7 +89,7 @@ def define_call(admin: User, *, code: str, title_suffix: tuple[str, str], year: 
     )
     for criterion_code, title_lv, title_en, minimum, _good, _weak in CRITERIA:
         calls.add_criterion(call, code=criterion_code, title_lv=title_lv, title_en=title_en, max_half_points=10,
-                            step_half_points=1, min_half_points=minimum, anchors=ANCHORS)
+                            step_half_points=1, min_half_points=minimum, anchors=ANCHORS, anchors_en=ANCHORS_EN)
     for check_code, title_lv, title_en, automatic in CHECKS:
         calls.add_check(call, code=check_code, title_lv=title_lv, title_en=title_en, automatic=automatic)
     db.session.flush()

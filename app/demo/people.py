@@ -55,14 +55,16 @@ class Ngo:
     member: str
     member_email: str
     language: str = "lv"
+    municipality: str = "Jelgavas novads"  # a key of app/municipalities.py
 
 
 NGOS = (
     Ngo("jauniesi", "Biedrība „Jaunieši Jelgavai”", "biedriba", "40008015678", "LV87HABA0551012345678",
-        "info@jauniesi-jelgava.lv", "Lielā iela 12, Jelgava, LV-3001", "Anna Kalniņa", "anna@jauniesi-jelgava.lv"),
+        "info@jauniesi-jelgava.lv", "Lielā iela 12, Jelgava, LV-3001", "Anna Kalniņa", "anna@jauniesi-jelgava.lv",
+        municipality="Jelgava"),
     Ngo("zemgale", "Biedrība „Zemgales jaunatnes forums”", "biedriba", "40008022345", "LV21UNLA0050014412345",
         "birojs@zemgalesjaunatne.lv", "Akadēmijas iela 25, Jelgava, LV-3001", "Jānis Ozoliņš",
-        "janis@zemgalesjaunatne.lv"),
+        "janis@zemgalesjaunatne.lv", municipality="Jelgava"),
     Ngo("ozolnieki", "Nodibinājums „Ozolnieku attīstības fonds”", "nodibinajums", "40008030003",
         "LV51PARX0012345670001", "fonds@ozolniekufonds.lv", "Stadiona iela 3, Ozolnieki, Jelgavas nov., LV-3018",
         "Līga Bērziņa", "liga@ozolniekufonds.lv"),
@@ -112,7 +114,7 @@ def gather_people() -> People:
             organisations.register(organisation_name=ngo.name, registration_number=ngo.registration_number,
                                    legal_form=ngo.legal_form, iban=ngo.iban, organisation_email=ngo.email,
                                    address=ngo.address, user_name=ngo.member, email=ngo.member_email,
-                                   password=PASSWORD, language=ngo.language)
+                                   password=PASSWORD, language=ngo.language, municipality=ngo.municipality)
     db.session.commit()
     staff = {s.email: user_by_email(s.email) for s in STAFF}
     return People(admin=staff["admin@jelgava.lv"], admin2=staff["admin2@jelgava.lv"],

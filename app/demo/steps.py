@@ -13,6 +13,7 @@ from app.models import Application, Assignment, Call, Payment, Report, User
 from app.services import (
     applications,
     evaluation,
+    numbering,
     reporting,
 )
 from app.services.workflow import catch_up, fire, lock
@@ -50,6 +51,7 @@ def draft(call: Call, member: User, project: Project, at: datetime, complete: bo
 def send(application: Application, at: datetime) -> None:
     clock.travel_to(at)
     applications.submit(application, application.organisation.members[0])
+    numbering.take_numbers(db.session)  # the demo goes on in this transaction and names the number in notes
 
 
 def record_checks(application: Application, admin: User, at: datetime, failed: dict[str, str] | None = None):

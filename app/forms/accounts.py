@@ -2,11 +2,21 @@ from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from app import municipalities
+from app.formatting import current_lang
 from app.forms import FlaskForm
 from app.models.accounts import LEGAL_FORMS
 
 LEGAL_FORM_LABELS = {"biedriba": _l("Association (biedrība)"), "nodibinajums": _l("Foundation (nodibinājums)"),
                      "youth_organisation": _l("Youth organisation (on the ministry's list)")}
+
+
+def _municipality_choices() -> list[tuple[str, str]]:
+    return [("", _l("— choose —"))] + municipalities.choices(current_lang())
+
+
+def _municipality_field():
+    return SelectField(_l("Municipality where the organisation works"), choices=_municipality_choices, default="")
 
 
 def _normal_email(value):
@@ -29,6 +39,7 @@ class RegisterForm(FlaskForm):
     organisation_email = EmailField(_l("Organisation e-mail"), filters=[_normal_email],
                                     validators=[DataRequired(), Email(check_deliverability=False), Length(max=200)])
     address = StringField(_l("Legal address"), validators=[Length(max=300)])
+    municipality = _municipality_field()
     user_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("Your e-mail (login)"), filters=[_normal_email],
                        validators=[DataRequired(), Email(check_deliverability=False), Length(max=200)])
@@ -65,6 +76,7 @@ class ProfileForm(FlaskForm):
     email = EmailField(_l("Organisation e-mail"), filters=[_normal_email],
                        validators=[DataRequired(), Email(check_deliverability=False), Length(max=200)])
     address = StringField(_l("Legal address"), validators=[Length(max=300)])
+    municipality = _municipality_field()
 
 
 class InviteForm(FlaskForm):

@@ -31,6 +31,18 @@ class PaymentTriggerForm(TriggerForm):
     paid_on = LocalDateField(_l("Paid on"), validators=[Optional()])
 
 
+class ShortfallForm(FlaskForm):
+    """A shortfall in a report's results, recorded as a demand to repay (app/services/reporting.py)."""
+
+    amount = MoneyField(_l("Amount to recover (EUR)"), validators=[Given(_l("Enter the amount to recover."))])
+    reason = TextAreaField(_l("Reason: which results fell short"),
+                           validators=[DataRequired(_l("Give the reason for the recovery.")), Length(max=5000)])
+
+    @property
+    def cents(self) -> int:
+        return self.amount.data
+
+
 class ClarificationForm(FlaskForm):
     question = TextAreaField(_l("Question to the applicant"), validators=[DataRequired(), Length(max=5000)])
     answer_due_at = RigaDateTimeField(_l("Answer by (Riga time)"), validators=[Given(_l("Enter the answer deadline."))])

@@ -138,6 +138,8 @@ class ReportForm(VersionedForm):
                                         validators=[Optional(), NumberRange(min=0, max=MAX_PARTICIPANTS)])
     results = TextAreaField(_l("Results against the plan"), validators=[Optional(), Length(max=6000)],
                             render_kw={"rows": 6})
+    declaration = BooleanField(_l("I declare that the report is true and complete, that the participant lists are "
+                                  "kept as the agreement requires and that the spending is supported by documents."))
 
     def validate_participants_at_risk(self, field):
         if field.data is not None and self.participants.data is not None and field.data > self.participants.data:
@@ -145,7 +147,8 @@ class ReportForm(VersionedForm):
 
     def content(self) -> dict:
         return {"activities": (self.activities.data or "").strip(), "participants": self.participants.data,
-                "participants_at_risk": self.participants_at_risk.data, "results": (self.results.data or "").strip()}
+                "participants_at_risk": self.participants_at_risk.data, "results": (self.results.data or "").strip(),
+                "declaration": bool(self.declaration.data)}
 
     def fill(self, report) -> None:
         c = report.content or {}
@@ -153,6 +156,7 @@ class ReportForm(VersionedForm):
         self.participants.data = c.get("participants")
         self.participants_at_risk.data = c.get("participants_at_risk")
         self.results.data = c.get("results") or ""
+        self.declaration.data = bool(c.get("declaration"))
         self.version.data = str(report.version)
 
 

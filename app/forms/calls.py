@@ -27,10 +27,12 @@ from app.models import Call
 MAX_CENTS = 2_000_000_000  # 20 million euros: far above any call, well inside a 32-bit integer column
 DATE_FORMATS = ["%Y-%m-%d", "%d.%m.%Y", "%d.%m.%Y."]
 DATETIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M", "%d.%m.%Y. %H:%M")
-# The events a tranche may wait for; app/services/grants.py schedules "sign" at signing and
-# app/services/reporting.py releases "final_report_approved" when the final report is approved.
+# The events a tranche may wait for (app/services/grants.py TRANCHE_EVENTS, which schedules and releases them), in
+# words; or "date": the tranche is paid from the date in its row.
 TRANCHE_EVENTS = {"sign": _l("on signing the agreement"),
+                  "interim_report_approved": _l("after the interim report is approved"),
                   "final_report_approved": _l("after the final report is approved")}
+ON_A_DATE = "date"
 REPORT_KINDS = {"interim": _l("Interim report"), "final": _l("Final report")}
 SUBMITTED_AT = "submitted_at"  # the tie-break key of app/ranking.py for the earlier submission
 ROWS_MAX = 20  # rows of a list a browser may send; more are not read
@@ -148,29 +150,54 @@ class _Row(wtforms.Form):
 
 
 class TrancheRow(_Row):
-    """One payment tranche: a share of the grant and the event that makes it due. Blank row: ignored."""
+    """One payment tranche: a share of the grant, and the event that makes it due or the date it is paid from.
+    Blank row: ignored."""
 
     percent = IntegerField(_l("Percent of the grant"), validators=[
         Optional(), NumberRange(1, 100, message=_l("A tranche is between 1 and 100 percent."))])
-    on = SelectField(_l("Paid"), choices=[SelectChoice("", "—")]
+    on = SelectField(_l("Paid"), choices=[SelectChoice("", "—"), SelectChoice(ON_A_DATE, _l("from the date given"))]
                      + [SelectChoice(event, label) for event, label in TRANCHE_EVENTS.items()],
                      validate_choice=False, default="")
+    due_on = LocalDateField(_l("Date (if paid from a date)"), validators=[Optional()])
 
     def validate_on(self, field):
-        if field.data and field.data not in TRANCHE_EVENTS:
+        if field.data and field.data != ON_A_DATE and field.data not in TRANCHE_EVENTS:
             raise ValidationError(_l("Choose when the tranche is paid from the list."))
+
+    def validate_due_on(self, field):
+        if field.data is not None and self.on.data in TRANCHE_EVENTS:
+            raise ValidationError(_l("A tranche is paid either from a date or on an event: clear the date, or "
+                                     "choose “from the date given”."))
 
     @property
     def blank(self) -> bool:
-        return self.percent.data is None and not self.percent.errors and not self.on.data
+        return (self.percent.data is None and not self.percent.errors and not self.on.data
+                and self.due_on.data is None and not self.due_on.errors)
+
+    @property
+    def dated(self) -> bool:
+        return self.on.data == ON_A_DATE or (not self.on.data and self.due_on.data is not None)
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        if valid and not self.blank and (self.percent.data is None or not self.on.data):
-            (self.on if self.percent.data is not None else self.percent).errors.append(
-                _l("Give both the percentage and when it is paid, or leave the row empty."))
+        if not valid or self.blank:
+            return valid
+        if self.percent.data is None:
+            self.percent.errors.append(_l("Give both the percentage and when it is paid, or leave the row empty."))
             return False
-        return valid
+        if self.on.data == ON_A_DATE and self.due_on.data is None:
+            self.due_on.errors.append(_l("Enter the date this tranche is paid from."))
+            return False
+        if not self.on.data and self.due_on.data is None:
+            self.on.errors.append(_l("Give both the percentage and when it is paid, or leave the row empty."))
+            return False
+        return True
+
+    def tranche(self) -> dict:
+        """The row as the call stores it: {"percent", "due_on"} or {"percent", "on"}."""
+        if self.dated:
+            return {"percent": self.percent.data, "due_on": self.due_on.data.isoformat()}
+        return {"percent": self.percent.data, "on": self.on.data}
 
 
 class ReportRow(_Row):
@@ -273,6 +300,8 @@ class CallForm(FlaskForm):
                             validators=[Given(_l("Enter the pass mark."))])
     evaluators_per_application = IntegerField(_l("Evaluators per application"), default=2,
                                               validators=[InputRequired(), NumberRange(1, 10)])
+    max_assignments_per_evaluator = IntegerField(_l("Applications per evaluator, at most"),
+                                                 validators=[Optional(), NumberRange(1, 10000)])
     divergence_threshold_percent = IntegerField(_l("Divergence threshold, percent of the higher total"), default=30,
                                                 validators=[InputRequired(), NumberRange(0, 100)])
     divergence_policy = SelectField(_l("Score of a divergent application"), choices=[
@@ -284,6 +313,9 @@ class CallForm(FlaskForm):
     tie_break_keys = FieldList(SelectField(_l("Tie-break key"), validate_choice=False, default=""),
                                label=_l("Ties are broken by, in this order"), max_entries=ROWS_MAX)
     review_days = IntegerField(_l("Days for a review"), default=14, validators=[InputRequired(), NumberRange(1, 365)])
+    show_scores_after_review = BooleanField(
+        _l("After submitting their own review, evaluators see the others' scores and write consensus notes"),
+        default=False)
     acceptance_days = IntegerField(_l("Days to accept an offer"), default=10,
                                    validators=[InputRequired(), NumberRange(1, 365)])
     appeal_days = IntegerField(_l("Days to appeal"), default=30, validators=[InputRequired(), NumberRange(1, 365)])
@@ -379,9 +411,18 @@ class CallForm(FlaskForm):
         if any(row.form.errors for row in field.entries):
             return
         rows = [row.form for row in field.entries if not row.form.blank]
+        interim = any(row.form.kind.data == "interim" for row in self.report_schedule.entries)
+        for row in rows:
+            if row.on.data == "interim_report_approved" and not interim:
+                row.on.errors.append(_l("This call schedules no interim report: add one under Reports, or choose "
+                                        "another moment."))
         total = sum(row.percent.data for row in rows)
         if rows and total != 100:
-            raise ValidationError(_l("The tranches add up to %(total)s %%; they must add up to 100 %%.", total=total))
+            for row in rows:  # the rows' own message, beside each percentage to change
+                row.percent.errors.append(_l("The tranches add up to %(total)s %%; they must add up to 100 %%.",
+                                             total=total))
+        if any(row.on.errors or row.percent.errors for row in rows):
+            raise ValidationError(_l("Correct the tranches marked."))
 
     def call_fields(self) -> dict:
         """The validated form as `Call` column values."""
@@ -389,8 +430,7 @@ class CallForm(FlaskForm):
         schedule = sorted(({"kind": row.form.kind.data, "due_on": row.form.due_on.data.isoformat()}
                            for row in self.report_schedule.entries if not row.form.blank),
                           key=lambda item: list(REPORT_KINDS).index(item["kind"]))
-        tranches = [{"percent": row.form.percent.data, "on": row.form.on.data}
-                    for row in self.payment_tranches.entries if not row.form.blank]
+        tranches = [row.form.tranche() for row in self.payment_tranches.entries if not row.form.blank]
         keys = [entry.data for entry in self.tie_break_keys.entries if entry.data] or [SUBMITTED_AT]
         return {
             "code": self.code.data.strip(), "number_prefix": self.number_prefix.data.strip(),
@@ -411,9 +451,11 @@ class CallForm(FlaskForm):
             "retention_until": self.retention_until.data,
             "pass_mark_half_points": self.pass_mark.data,
             "evaluators_per_application": self.evaluators_per_application.data,
+            "max_assignments_per_evaluator": self.max_assignments_per_evaluator.data,
             "divergence_threshold_percent": self.divergence_threshold_percent.data,
             "divergence_policy": self.divergence_policy.data, "allocation_policy": self.allocation_policy.data,
             "tie_break_keys": keys, "review_days": self.review_days.data,
+            "show_scores_after_review": bool(self.show_scores_after_review.data),
             "acceptance_days": self.acceptance_days.data, "appeal_days": self.appeal_days.data,
             "delivery_allowance_working_days": self.delivery_allowance_working_days.data,
             "report_schedule": schedule, "payment_tranches": tranches,
@@ -433,14 +475,17 @@ class CallForm(FlaskForm):
             "implementation_start": call.implementation_start, "implementation_end": call.implementation_end,
             "reserve_expires_at": call.reserve_expires_at, "retention_until": call.retention_until,
             "pass_mark": call.pass_mark_half_points, "evaluators_per_application": call.evaluators_per_application,
+            "max_assignments_per_evaluator": call.max_assignments_per_evaluator,
             "divergence_threshold_percent": call.divergence_threshold_percent,
             "divergence_policy": call.divergence_policy, "allocation_policy": call.allocation_policy,
             "tie_break_keys": call.tie_break_keys, "review_days": call.review_days,
+            "show_scores_after_review": call.show_scores_after_review,
             "acceptance_days": call.acceptance_days, "appeal_days": call.appeal_days,
             "delivery_allowance_working_days": call.delivery_allowance_working_days,
             "report_schedule": [{"kind": item["kind"], "due_on": date.fromisoformat(item["due_on"])}
                                 for item in call.report_schedule or []],
-            "payment_tranches": [dict(item) for item in call.payment_tranches or []],
+            "payment_tranches": [{"percent": item["percent"], "on": ON_A_DATE, "due_on": date.fromisoformat(
+                item["due_on"])} if item.get("due_on") else dict(item) for item in call.payment_tranches or []],
         }
 
 
@@ -456,7 +501,10 @@ class CriterionForm(FlaskForm):
     weight_percent = IntegerField(_l("Ranking weight, %"), default=100, validators=[InputRequired(),
                                                                                   NumberRange(0, 1000)])
     comment_required = BooleanField(_l("The evaluator must comment"), default=True)
-    anchors = TextAreaField(_l("Scale anchors, one per line: points = meaning"), validators=[Length(max=5000)])
+    anchors = TextAreaField(_l("Scale anchors in Latvian, one per line: points = meaning"),
+                            validators=[Length(max=5000)])
+    anchors_en = TextAreaField(_l("Scale anchors in English, one per line: points = meaning"),
+                               validators=[Length(max=5000)])
 
     def __init__(self, *args, taken_codes=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -478,18 +526,10 @@ class CriterionForm(FlaskForm):
             raise ValidationError(_l("The minimum must not be above the maximum."))
 
     def validate_anchors(self, field):
-        self._anchors = {}
-        for line in (field.data or "").splitlines():
-            if not line.strip():
-                continue
-            points, sep, meaning = line.partition("=")
-            try:
-                half = parse_points(points)
-            except ValueError:
-                half = None
-            if not sep or half is None or not meaning.strip():
-                raise ValidationError(_l("Write each anchor as: points = meaning, for example 0 = does not meet."))
-            self._anchors[str(half)] = meaning.strip()
+        self._anchors = _parsed_anchors(field.data)
+
+    def validate_anchors_en(self, field):
+        self._anchors_en = _parsed_anchors(field.data)
 
     def criterion_fields(self) -> dict:
         return {
@@ -498,8 +538,25 @@ class CriterionForm(FlaskForm):
             "description_en": (self.description_en.data or "").strip(), "max_half_points": self.max_points.data,
             "step_half_points": int(self.step.data), "min_half_points": self.min_points.data,
             "weight_percent": self.weight_percent.data, "comment_required": bool(self.comment_required.data),
-            "anchors": getattr(self, "_anchors", {}),
+            "anchors": getattr(self, "_anchors", {}), "anchors_en": getattr(self, "_anchors_en", {}),
         }
+
+
+def _parsed_anchors(text: str | None) -> dict[str, str]:
+    """Scale anchors as typed ("0 = does not meet" a line) → {"0": "does not meet"}, keyed by half points."""
+    anchors = {}
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        points, sep, meaning = line.partition("=")
+        try:
+            half = parse_points(points)
+        except ValueError:
+            half = None
+        if not sep or half is None or not meaning.strip():
+            raise ValidationError(_l("Write each anchor as: points = meaning, for example 0 = does not meet."))
+        anchors[str(half)] = meaning.strip()
+    return anchors
 
 
 class CheckForm(FlaskForm):

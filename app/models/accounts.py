@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text, false
+from sqlalchemy import JSON, Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -30,6 +30,15 @@ class Organiser(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     registration_number: Mapped[str | None] = mapped_column(String(11))
+    # The debtor of the SEPA credit-transfer files (app/services/sepa.py): the account the grants are paid from and
+    # the organiser's structured postal address (pain.001.001.09 asks at least the town and the country).
+    bank_iban: Mapped[str | None] = mapped_column(String(34))
+    bank_bic: Mapped[str | None] = mapped_column(String(11))
+    address_street: Mapped[str | None] = mapped_column(String(70))
+    address_building: Mapped[str | None] = mapped_column(String(16))
+    address_postcode: Mapped[str | None] = mapped_column(String(16))
+    address_town: Mapped[str | None] = mapped_column(String(35))
+    address_country: Mapped[str] = mapped_column(String(2), default="LV", server_default="LV")
 
 
 class Organisation(db.Model):
@@ -43,6 +52,7 @@ class Organisation(db.Model):
     iban: Mapped[str] = mapped_column(String(34))
     email: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(300), default="")
+    municipality: Mapped[str | None] = mapped_column(String(40), index=True)  # a key of app/municipalities.py
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     members: Mapped[list[User]] = relationship(back_populates="organisation")
 
@@ -75,6 +85,8 @@ class User(UserMixin, db.Model):
     unconfirmed_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # "Do not e-mail me new calls": an announced call is mailed to every confirmed, active member who has not ticked it.
     announcements_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the kinds of message (app/services/notifications.py) the user wants in the system only, not by e-mail
+    email_off_kinds: Mapped[list | None] = mapped_column(JSON, default=list)  # None (made before): none
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
     organisers: Mapped[list[Organiser]] = relationship(secondary=user_organisers)
@@ -136,8 +148,14 @@ class LoginThrottle(db.Model):
     )
 
 
+CONFLICT_SOURCES = ("evaluator", "applicant", "admin")
+
+
 class ConflictOfInterest(db.Model):
-    """A known conflict between an evaluator and an organisation."""
+    """A recorded conflict between an evaluator and an organisation: declared by the evaluator (a recusal), named by
+    the NGO (`named_by`, one of its members) or recorded by an admin (a voided review). `note` is the reason. The
+    conflicts the system knows without a row (the same organisation, e-mail domains, affiliations) are derived in
+    app/services/conflicts.py."""
 
     __tablename__ = "conflicts"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -146,6 +164,12 @@ class ConflictOfInterest(db.Model):
     source: Mapped[str] = mapped_column(String(20))  # evaluator, applicant, admin
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    named_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (
+        CheckConstraint(f"source in {CONFLICT_SOURCES}", name="source"),
+        CheckConstraint("(source = 'applicant') = (named_by_id is not null)", name="named_by_applicant"),
+    )
 
 
 class Invitation(db.Model):

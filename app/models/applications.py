@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -124,6 +124,8 @@ class Attachment(db.Model):
     restricted: Mapped[bool] = mapped_column(Boolean, default=False)
     uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A report's file keeps its bytes here, read only for a download (app/services/reporting.py)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
 
 class CheckResult(db.Model):

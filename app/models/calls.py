@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint, and_
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint, and_, false
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -51,6 +51,10 @@ class Call(db.Model):
     allocation_policy: Mapped[str] = mapped_column(String(20), default="strict")
     tie_break_keys: Mapped[list] = mapped_column(JSON, default=lambda: ["submitted_at"])
     review_days: Mapped[int] = mapped_column(Integer, default=14)
+    # the most applications of the call one evaluator may hold at once (live assignments); None: no maximum
+    max_assignments_per_evaluator: Mapped[int | None] = mapped_column(Integer)
+    # after submitting their own review, an evaluator sees the others' submitted scores and writes consensus notes
+    show_scores_after_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     acceptance_days: Mapped[int] = mapped_column(Integer, default=10)
     appeal_days: Mapped[int] = mapped_column(Integer, default=30)
     delivery_allowance_working_days: Mapped[int] = mapped_column(Integer, default=2)
@@ -94,6 +98,8 @@ class Call(db.Model):
         CheckConstraint("divergence_policy in ('mean_all', 'closest_two')", name="divergence_policy"),
         CheckConstraint("allocation_policy in ('strict', 'skip')", name="allocation_policy"),
         CheckConstraint("budget_cents >= 0", name="budget_not_negative"),
+        CheckConstraint("max_assignments_per_evaluator is null or max_assignments_per_evaluator > 0",
+                        name="max_assignments_positive"),
         CheckConstraint("status in ('draft', 'cancelled') or frozen_at is not null", name="frozen_after_draft"),
         CheckConstraint("status != 'draft' or frozen_at is null", name="draft_not_frozen"),
     )
@@ -120,7 +126,8 @@ class Criterion(db.Model):
     min_half_points: Mapped[int | None] = mapped_column(Integer)
     weight_percent: Mapped[int] = mapped_column(Integer, default=100)
     comment_required: Mapped[bool] = mapped_column(Boolean, default=True)
-    anchors: Mapped[dict] = mapped_column(JSON, default=dict)  # {"0": "fails", "10": "excellent"}
+    anchors: Mapped[dict] = mapped_column(JSON, default=dict)  # in Latvian: {"0": "neatbilst", "10": "izcili"}
+    anchors_en: Mapped[dict | None] = mapped_column(JSON, default=dict)  # the same points in English
     call: Mapped[Call] = relationship(back_populates="criteria")
 
     __table_args__ = (
@@ -131,6 +138,11 @@ class Criterion(db.Model):
 
     def title(self, lang: str) -> str:
         return self.title_en if lang == "en" and self.title_en else self.title_lv
+
+    def scale_anchors(self, lang: str) -> list[tuple[int, str]]:
+        """(half points, meaning) in points order, in `lang` where written, else in Latvian."""
+        anchors = (self.anchors_en if lang == "en" and self.anchors_en else self.anchors) or {}
+        return sorted((int(k), v) for k, v in anchors.items() if str(k).isdigit() and v)
 
 
 class Check(db.Model):
@@ -186,6 +198,13 @@ class RankingProtocol(db.Model):
     inputs_sha256: Mapped[str] = mapped_column(String(64))
     ranking: Mapped[list] = mapped_column(JSON)
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    # 1, 2, … within the call (protocols.next_number, under the call's row lock); the unique pair is the backstop
+    number: Mapped[int] = mapped_column(Integer)
+    # the same protocol in the other language, rendered when an admin asks for it (protocols.request_translation)
+    translation_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+
+    __table_args__ = (UniqueConstraint("call_id", "number", name="uq_ranking_protocols_call_number"),
+                      CheckConstraint("number > 0", name="number_positive"))
 
 
 class NumberCounter(db.Model):

@@ -52,3 +52,35 @@ class Score(db.Model):
         UniqueConstraint("assignment_id", "criterion_id", name="uq_scores_assignment_criterion"),
         CheckConstraint("half_points is null or half_points >= 0", name="not_negative"),
     )
+
+
+class ConsensusNote(db.Model):
+    """What the evaluators of an application agreed or disagreed on, written after their own reviews are in
+    (a call's `show_scores_after_review`); the admin reads it beside the ranking. Recorded in the audit trail."""
+
+    __tablename__ = "consensus_notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    author = relationship("User")
+
+    __table_args__ = (CheckConstraint("length(text) > 0", name="text_not_empty"),)
+
+
+class ReviewReminder(db.Model):
+    """A reminder `tick` sent about one review still to do: `before` its `review_due_at` or `after` it. Each kind
+    at most once per assignment (the unique pair), so a tick run twice, or two at once, reminds once."""
+
+    __tablename__ = "review_reminders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "kind", name="uq_review_reminders_assignment_kind"),
+        CheckConstraint("kind in ('before', 'after')", name="kind"),
+    )

@@ -189,7 +189,7 @@ def _receipt(ctx):
                           entity_id=application.id, document=document, number=number,
                           time=formatting.moment(ctx.now, lang), sha256=application.content_sha256,
                           title=application.title, attachments=context["attachments"],
-                          check_url=context["check_url"])
+                          budget=context["budget"], check_url=context["check_url"])
     numbering.fill_in_later(application, document, message)
 
 
@@ -318,9 +318,11 @@ def _itself_once_evaluation_started(ctx):
 @effect("letter_ineligible")
 def _letter_ineligible(ctx):
     application = ctx.entity
-    reasons = [{"code": r.check.code, "title": r.check.title_lv, "reason": r.reason}
+    from app.services.decisions import letter_language, send_letter
+
+    language = letter_language(application)  # the checks named in the NGO's language, as the rest of the letter
+    reasons = [{"code": r.check.code, "title": r.check.title(language), "reason": r.reason}
                for r in check_results(application) if r.passed is False]
-    from app.services.decisions import send_letter
 
     send_letter(application, ctx, "ineligible", {"reasons": reasons})
 

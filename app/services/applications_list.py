@@ -16,8 +16,8 @@ not used because an extension lives in one schema of the database, and the test 
 its own. SQLite: each word as a substring of lower(title || summary), with a Python `lv_lower` registered on each
 connection (app/database.py), because SQLite's own lower() and LIKE fold ASCII letters only.
 
-Municipality: the organisation model has no municipality field; the filter matches the organisation's address
-(where the municipality is written, e.g. "Jelgavas novads"), case-insensitively, as a substring.
+Municipality: the one the organisation chose at registration or on its profile (app/municipalities.py), matched
+exactly; an organisation that has not chosen one is in no municipality's list.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, literal_column, select, tuple_
 from sqlalchemy.orm import contains_eager
 
-from app import clock
+from app import clock, municipalities
 from app.extensions import db
 from app.models import Application, Call, Organisation
 from app.models.applications import SEARCH_DOCUMENT_SQL
@@ -73,7 +73,9 @@ class ListFilter:
 
         state = args.get("status")
         sort = args.get("sort")
-        return cls(state=state if state in states else None, municipality=words("municipality"),
+        municipality = words("municipality")
+        return cls(state=state if state in states else None,
+                   municipality=municipality if municipality in municipalities.KEYS else "",
                    organisation=words("organisation"), search=words("q"),
                    sort=sort if sort in SORTS else DEFAULT_SORT, descending=args.get("dir") == "desc")
 
@@ -160,7 +162,7 @@ def _conditions(call_id: int, chosen: ListFilter, *, with_state: bool = True) ->
     if with_state and chosen.state:
         conditions.append(Application.status == chosen.state)
     if chosen.municipality:
-        conditions.append(_lower(Organisation.address).contains(chosen.municipality.lower(), autoescape=True))
+        conditions.append(Organisation.municipality == chosen.municipality)
     if chosen.organisation:
         conditions.append(_lower(Organisation.name).contains(chosen.organisation.lower(), autoescape=True))
     words = re.findall(r"\w+", chosen.search.lower())[:MAX_WORDS]
@@ -237,12 +239,14 @@ CSV_COLUMNS = ("number", "organisation", "registration_number", "address", "titl
                "submitted_at_riga", "amount_eur")
 
 
-def csv_rows(call_id: int, chosen: ListFilter, state_label, answers=lambda content: ()) -> Iterator[tuple]:
+def csv_rows(call_id: int, chosen: ListFilter, state_label, answers=lambda content: (),
+             budget=lambda application_id: ()) -> Iterator[tuple]:
     """Every row of the call `call_id` under `chosen` in its order (an id, not the call: a streamed response reads
     this after the request's session has committed and let its objects go), fetched in batches (a server-side cursor on PostgreSQL), as plain
     values: the state's key and its label in the reader's language, the submission time in Riga with its offset
     (ISO 8601), the amount in euros with a decimal point, so that a program reads it as it stands; then
-    `answers(content)`, the answers to the call's own questions."""
+    `answers(content)`, the answers to the call's own questions; then `budget(application_id)`, the budget
+    columns of a budgeted call (app/services/budget.py `csv_columns`)."""
     query = _ordered(
         select(Application.number, Organisation.name, Organisation.registration_number, Organisation.address,
                Application.title, Application.status, Application.submitted_at, Application.amount_cents,
@@ -252,5 +256,5 @@ def csv_rows(call_id: int, chosen: ListFilter, state_label, answers=lambda conte
     for number, name, registration, address, title, status, submitted_at, cents, _id, content in result:
         yield (number, name, registration, address, title, status, state_label(status),
                clock.to_riga(submitted_at).isoformat(timespec="seconds"), f"{cents // 100}.{cents % 100:02d}",
-               *answers(content))
+               *answers(content), *budget(_id))
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 
 from app import clock
 from app.extensions import db
-from app.models import AuditCheckpoint, AuditEvent
+from app.models import Application, Assignment, AuditCheckpoint, AuditEvent, Criterion, Score
 
 
 def canonical_json(value) -> str:
@@ -46,10 +46,16 @@ def record(entity_type: str, entity_id: int, trigger: str, from_state: str | Non
            actor_id: int | None, note: str | None = None, data: dict | None = None,
            caused_by: AuditEvent | None = None) -> AuditEvent:
     """Append one event to the entity's chain. The caller holds the entity's lock."""
+    from app.services.numbering import STAND_IN_MARK
+
+    data_text = canonical_json(data or {})
+    if STAND_IN_MARK in (note or "") or STAND_IN_MARK in data_text:
+        # a submission's stand-in number would be sealed into the chain for good (app/services/numbering.py)
+        raise RuntimeError("an audit event names an application number that is not taken yet")
     previous = latest_event(entity_type, entity_id)
     event = AuditEvent(
         entity_type=entity_type, entity_id=entity_id, trigger=trigger, from_state=from_state, to_state=to_state,
-        actor_id=actor_id, occurred_at=clock.now(), note=note or "", data=canonical_json(data or {}),
+        actor_id=actor_id, occurred_at=clock.now(), note=note or "", data=data_text,
         caused_by_id=caused_by.id if caused_by else None, prev_hash=previous.hash if previous else "",
     )
     event.hash = event_hash(event)
@@ -97,15 +103,62 @@ def seal_checkpoint() -> AuditCheckpoint | None:
     return checkpoint
 
 
+# --- the scores under the trail ------------------------------------------------------------------------------------
+# A review's scores live in their own rows, which evaluators may change until they submit. `submit_review` writes
+# the SHA-256 of what was submitted into its event (evaluation's `stamp_review`), so the chained event vouches for
+# the scores: `verify` hashes the stored scores of every submitted review again and compares.
+SCORED_STATES = ("submitted", "voided")  # a voided review's scores are kept as submitted; a reopened one may change
+
+
+def scores_sha256(assignment_ids) -> dict[int, str]:
+    """Per review: SHA-256 of the canonical JSON of its (criterion code, half points, comment), sorted by code."""
+    rows: dict[int, list] = {i: [] for i in assignment_ids}
+    for assignment_id, code, half_points, comment in db.session.execute(
+            select(Score.assignment_id, Criterion.code, Score.half_points, Score.comment)
+            .join(Criterion, Criterion.id == Score.criterion_id)
+            .where(Score.assignment_id.in_(list(rows) or [-1]))):
+        rows[assignment_id].append([code, half_points, comment or ""])
+    return {i: hashlib.sha256(canonical_json(sorted(found, key=lambda r: r[0])).encode()).hexdigest()
+            for i, found in rows.items()}
+
+
+def _verify_scores() -> tuple[int, int, str]:
+    """(reviews checked, reviews submitted before their scores were hashed, the first problem or "")."""
+    submitted = {event.entity_id: event for event in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.entity_type == "assignment", AuditEvent.trigger == "submit_review")
+        .order_by(AuditEvent.id))}  # the last submission of each review wins (a reopened review is submitted again)
+    reviews = db.session.scalars(select(Assignment.id).where(Assignment.status.in_(SCORED_STATES))
+                                 .order_by(Assignment.id)).all()
+    sealed = {i: json.loads(submitted[i].data).get("scores_sha256") for i in reviews if i in submitted}
+    now = scores_sha256([i for i, digest in sealed.items() if digest])
+    checked = unsealed = 0
+    for review_id in reviews:
+        digest = sealed.get(review_id)
+        if not digest:
+            unsealed += 1
+            continue
+        checked += 1
+        if now[review_id] != digest:
+            number = db.session.scalar(select(Application.number).join(
+                Assignment, Assignment.application_id == Application.id).where(Assignment.id == review_id))
+            return checked, unsealed, (f"review {review_id} of application {number}: its stored scores or comments "
+                                       f"are not those submitted in event {submitted[review_id].id} (edited "
+                                       "afterwards)")
+    return checked, unsealed, ""
+
+
 @dataclass
 class Verdict:
     ok: bool
     events: int
     problem: str = ""
+    reviews: int = 0  # submitted reviews whose scores were re-hashed
+    unsealed_reviews: int = 0  # submitted before scores were hashed into the trail: not checkable
 
 
 def verify() -> Verdict:
-    """Recompute every hash and chain link, then compare the newest checkpoint with the events it sealed."""
+    """Recompute every hash and chain link, compare the newest checkpoint with the events it sealed, then hash the
+    stored scores of every submitted review again and compare with its `submit_review` event."""
     last_hash: dict[tuple[str, int], str] = {}
     count = 0
     for event in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
@@ -130,4 +183,5 @@ def verify() -> Verdict:
             first = missing[0] if missing else (now_heads[0] if now_heads else ["?", "?", "?"])
             return Verdict(False, count, f"checkpoint {checkpoint.id}: event {first[2]} of {first[0]} {first[1]} "
                                          "is missing or changed")
-    return Verdict(True, count)
+    reviews, unsealed, problem = _verify_scores()
+    return Verdict(not problem, count, problem, reviews, unsealed)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 
 from flask_babel import gettext as _
+from sqlalchemy import func, select
 
 from app import direction_controls, formatting
 from app.errors import Refused
@@ -112,6 +113,47 @@ def remove_category(call: Call, actor: User, category: CostCategory) -> None:
     call.cost_categories.remove(category)
     db.session.flush()
     audit.record("call", call.id, "edit", "draft", "draft", actor.id, data={"cost_category_removed": code})
+
+
+def update_category(category: CostCategory, actor: User, *, label_lv: str, label_en: str,
+                    cap_percent: int | None) -> None:
+    """New labels or cap of a category of a budgeted draft call; its code (what budget lines store) stays."""
+    call = category.call
+    lock(call)
+    _require_budgeted_draft(call)
+    label_lv, label_en = label_lv.strip(), label_en.strip()
+    if any(c.id != category.id and (c.label_lv.casefold() == label_lv.casefold()
+                                    or c.label_en.casefold() == label_en.casefold()) for c in call.cost_categories):
+        raise Refused(_("The call already has a cost category of this name."))
+    before = {"label_lv": category.label_lv, "label_en": category.label_en, "cap_percent": category.cap_percent}
+    category.label_lv, category.label_en, category.cap_percent = label_lv, label_en, cap_percent
+    db.session.flush()
+    audit.record("call", call.id, "edit", "draft", "draft", actor.id,
+                 data={"cost_category_changed": category.code, "before": before,
+                       "after": {"label_lv": label_lv, "label_en": label_en, "cap_percent": cap_percent}})
+
+
+def move_category(category: CostCategory, actor: User, offset: int) -> None:
+    """Move a category up (-1) or down (+1) in the call's list (the order applicants see them in)."""
+    call = category.call
+    lock(call)
+    _require_budgeted_draft(call, removing=True)
+    ordered = list(call.cost_categories)
+    index = ordered.index(category)
+    target = index + offset
+    if not 0 <= target < len(ordered):
+        return
+    ordered[index], ordered[target] = ordered[target], ordered[index]
+    for position, other in enumerate(ordered):
+        other.position = position
+    db.session.flush()
+    db.session.expire(call, ["cost_categories"])  # the collection is read again in its new order
+    audit.record("call", call.id, "edit", "draft", "draft", actor.id, data={"cost_category_moved": category.code})
+
+
+def require_categories_editable(call: Call) -> None:
+    """Refused, with why, unless the call's categories may be added or changed now (a budgeted draft)."""
+    _require_budgeted_draft(call)
 
 
 def _require_budgeted_draft(call: Call, removing: bool = False) -> None:
@@ -336,3 +378,29 @@ def receipt_rows(application: Application, lang: str) -> dict | None:
                        "quantity": line.quantity, "unit_cost": formatting.money(line.unit_cost_cents, lang),
                        "amount": formatting.money(line.amount_cents, lang)} for line in application.budget_lines],
             "total": formatting.money(sum(line.amount_cents for line in application.budget_lines), lang)}
+
+
+def csv_columns(call: Call, lang: str):
+    """The budget columns of the applications CSV of a budgeted call: one per cost category (its label in `lang`,
+    the sum of the application's lines in it) and the budget's total, in euros with a decimal point as the CSV's
+    other amounts. Returns (headers, a function application id → values); a lump-sum call has none."""
+    if call.funding_mode != "budgeted":
+        return [], lambda application_id: ()
+    codes = [c.code for c in call.cost_categories]
+    headers = [f"{c.label(lang)} (EUR)" for c in call.cost_categories] + ["budget_total_eur"]
+    sums: dict[int, dict[str, int]] = {}
+    rows = db.session.execute(
+        select(BudgetLine.application_id, BudgetLine.category, func.sum(BudgetLine.amount_cents))
+        .join(Application, Application.id == BudgetLine.application_id).where(Application.call_id == call.id)
+        .group_by(BudgetLine.application_id, BudgetLine.category))
+    for application_id, category, cents in rows:
+        sums.setdefault(application_id, {})[category] = int(cents)
+
+    def euros(cents: int) -> str:
+        return f"{cents // 100}.{cents % 100:02d}"
+
+    def values(application_id: int) -> tuple:
+        found = sums.get(application_id, {})
+        return (*(euros(found.get(code, 0)) for code in codes), euros(sum(found.values())))
+
+    return headers, values

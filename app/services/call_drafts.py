@@ -74,6 +74,10 @@ def definition_problems(call: Call) -> list[Problem]:
     if tranches and sum(t["percent"] for t in tranches) != 100:
         found.append(Problem(_("The tranches add up to %(total)s %%; they must add up to 100 %%.",
                                total=sum(t["percent"] for t in tranches)), "payment_tranches"))
+    kinds = {item["kind"] for item in call.report_schedule or ()}
+    if any(t.get("on") == "interim_report_approved" for t in tranches) and "interim" not in kinds:
+        found.append(Problem(_("A tranche waits for the interim report, but the call schedules none."),
+                             "payment_tranches"))
     return found
 
 
@@ -162,6 +166,9 @@ def shifted_dates(source: Call, *, years: int = 0, days: int = 0) -> dict:
     fields["report_schedule"] = [
         {**item, "due_on": _shift_day(date.fromisoformat(item["due_on"]), years=years, days=days).isoformat()}
         for item in source.report_schedule or []]
+    fields["payment_tranches"] = [  # a tranche paid from a date moves with the other dates; one on an event stays
+        {**item, "due_on": _shift_day(date.fromisoformat(item["due_on"]), years=years, days=days).isoformat()}
+        if item.get("due_on") else dict(item) for item in source.payment_tranches or []]
     return fields
 
 

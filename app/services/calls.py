@@ -67,8 +67,13 @@ def _require_draft(call: Call) -> None:
         raise Refused(_("The call is announced; its definition is frozen."))
 
 
-def definition(call: Call) -> dict:
-    """Everything the regulations promise, as data: what announce freezes and hashes."""
+def definition(call: Call, *, evaluation_settings: bool = True) -> dict:
+    """Everything the regulations promise, as data: what announce freezes and hashes.
+
+    Every setting that can change a result is in it: the pass mark, the criteria with their minimums and weights,
+    the tie-break keys, the allocation policy, the budget, and (`evaluation_settings`) the evaluators per
+    application and the divergence threshold and policy. Calls frozen before those three were hashed are re-checked
+    with `evaluation_settings=False` (`frozen_definition_matches`)."""
     found = {
         "code": call.code, "title_lv": call.title_lv, "title_en": call.title_en,
         "funding_mode": call.funding_mode, "amount_cents": call.amount_cents,
@@ -84,12 +89,35 @@ def definition(call: Call) -> dict:
         **({"cost_categories": [[c.code, c.label_lv, c.label_en, c.cap_percent] for c in call.cost_categories]}
            if call.funding_mode == "budgeted" else {}),  # a lump-sum call's hash stays what it was
     }
+    if evaluation_settings:
+        found["evaluation"] = {"evaluators_per_application": call.evaluators_per_application,
+                               "divergence_threshold_percent": call.divergence_threshold_percent,
+                               "divergence_policy": call.divergence_policy}
+    if call.max_assignments_per_evaluator is not None:  # only when set: a call without keeps the hash it had
+        found["max_assignments_per_evaluator"] = call.max_assignments_per_evaluator
     if call.questions:  # only when there are some, so a call without questions keeps the hash it always had
         found["questions"] = questions.definition(call)
     types = attachments.definition(call)
     if types:  # likewise: the attachment types, frozen with the call
         found["attachment_types"] = types
     return found
+
+
+def definition_sha256(call: Call, *, evaluation_settings: bool = True) -> str:
+    return hashlib.sha256(canonical_json(definition(call, evaluation_settings=evaluation_settings)).encode()
+                          ).hexdigest()
+
+
+def frozen_definition_matches(call: Call) -> str | None:
+    """Whether the call's settings are still those announce froze: "current" (hashed as today), "legacy" (frozen
+    before the evaluation settings were hashed: those are then not covered), or None (something changed)."""
+    if call.definition_sha256 is None:
+        return None
+    if call.definition_sha256 == definition_sha256(call):
+        return "current"
+    if call.definition_sha256 == definition_sha256(call, evaluation_settings=False):
+        return "legacy"
+    return None
 
 
 # --- guards -----------------------------------------------------------------------------------------------
@@ -210,7 +238,7 @@ def _grants_ended(ctx):
 def _freeze(ctx):
     call = ctx.entity
     call.frozen_at = ctx.now
-    call.definition_sha256 = hashlib.sha256(canonical_json(definition(call)).encode()).hexdigest()
+    call.definition_sha256 = definition_sha256(call)
 
 
 @effect("render_regulations")
@@ -237,8 +265,24 @@ def regulations_context(call: Call) -> dict:
                       "min": formatting.points(c.min_half_points) if c.min_half_points is not None else ""}
                      for c in call.criteria],
         "checks": [{"code": c.code, "title": c.title_lv} for c in call.checks],
+        **application_contents(call),
         "reports": [{"kind": r["kind"], "due": formatting.day(_iso_day(r["due_on"]))} for r in call.report_schedule],
         "tranches": call.payment_tranches,
+    }
+
+
+def application_contents(call: Call) -> dict:
+    """What an application to the call holds besides the fixed form, as the regulations and the public page list
+    it: the call's own questions, the attachment types, and the cost categories of a budgeted call."""
+    from app.models.questions import KIND_LABELS, STEP_LABELS
+
+    return {
+        "questions": [{"label": q.label_lv, "kind": KIND_LABELS[q.kind], "step": STEP_LABELS.get(q.step, ""),
+                       "required": q.required} for q in call.questions],
+        "attachment_types": [{"label": t.label_lv, "formats": attachments.formats_text(t.formats),
+                              "required": t.required} for t in attachments.types_of(call)],
+        "cost_categories": [{"label": c.label_lv, "cap": c.cap_percent} for c in call.cost_categories]
+        if call.funding_mode == "budgeted" else [],
     }
 
 
@@ -328,16 +372,9 @@ def _on_reserve(ctx):
 
 @effect("store_protocol")
 def _store_protocol(ctx):
-    call = ctx.entity
-    from app.services.protocols import protocol_context, stored_rows
+    from app.services import protocols  # it reads the ranking through scoring, as this module does
 
-    protocol = RankingProtocol(call_id=call.id, confirmed_by=ctx.actor.id, confirmed_at=ctx.now,
-                               inputs_sha256=scoring.inputs_hash(call), ranking=stored_rows(scoring.compute(call)))
-    db.session.add(protocol)
-    db.session.flush()
-    document = jobs.queue_document("protocol", "call", call.id, "lv", protocol_context(call, protocol),
-                                   f"{call.code}-protokols-{protocol.id}.pdf")
-    protocol.document_id = document.id
+    protocols.store(ctx.entity, ctx.actor, ctx.now)  # numbered within the call, under the call's lock (fire)
 
 
 @effect("apply_decisions")
@@ -381,8 +418,13 @@ def reopen(call: Call, actor: User, closes_at, reason: str):
     return fire(call, "reopen", actor, reason, closes_at=closes_at)
 
 
+def awarded_conditions() -> tuple:
+    """What counts as awarded: the current decision to fund, while the application holds the award (declined,
+    terminated and withdrawn ones do not). Used with a join of Decision to Application."""
+    return (Decision.current, Decision.outcome == "funded", Application.status.in_(APPLICATION.groups["holds_award"]))
+
+
 def awarded_total(call: Call) -> int:
     return db.session.scalar(
         select(func.coalesce(func.sum(Decision.amount_cents), 0)).join(Application)
-        .where(Application.call_id == call.id, Decision.current, Decision.outcome == "funded",
-               Application.status.in_(APPLICATION.groups["holds_award"]))) or 0
+        .where(Application.call_id == call.id, *awarded_conditions())) or 0

@@ -1,5 +1,5 @@
-"""What `tick` does: persist every due clock move (the definitions' `clock`), forget stale login throttles, seal an
-audit checkpoint."""
+"""What `tick` does: persist every due clock move (the definitions' `clock`), remind evaluators of reviews due soon
+or overdue, forget stale login throttles, seal an audit checkpoint."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app import clock
 from app.errors import NotAllowed, Refused
 from app.extensions import db
-from app.services import accounts, audit
+from app.services import accounts, audit, reporting, review_progress
 from app.services.workflow import ENTITY_TYPE, MODEL_OF, engine, persist_clock, refused_message
 from workflows.definition import ClockMove
 from workflows.engine import NotAvailable
@@ -25,6 +25,8 @@ class TickReport:
     moves: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # a move that failed: logged, rolled back, the rest went on
     forgotten_throttles: int = 0
+    review_reminders: list[str] = field(default_factory=list)  # "assignment 7: before" (app/services/review_progress.py)
+    report_reminders: list[str] = field(default_factory=list)  # "report 3: after" (app/services/reporting.py)
     checkpoint: int | None = None
 
 
@@ -47,6 +49,10 @@ def tick() -> TickReport:
                 report.refused.append(f"{label}: {why}")
                 continue
             report.moves += [f"{label}: {event.trigger}" for event in events]
+    report.review_reminders = review_progress.remind_due(now)
+    db.session.commit()
+    report.report_reminders = reporting.remind_due(now)
+    db.session.commit()
     report.forgotten_throttles = accounts.forget_old_counts(now)
     db.session.commit()
     checkpoint = audit.seal_checkpoint()

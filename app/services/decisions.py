@@ -1,18 +1,20 @@
 """Results, letters, offers, the reserve list and appeals (DESIGN 2.2, second half)."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
-from app import formatting
+from app import formatting, working_days
 from app.extensions import db
 from app.i18n import N_
 from app.models import Appeal, Application, Assignment, Decision, User
 from app.services import jobs
 from app.services.calls import awarded_total
 from app.services.registry import effect, guard, selector, targets
+from workflows.application import APPLICATION
 
 LETTER_SUBJECTS = {
     "ineligible": N_("Decision on application %(number)s: not eligible"),
@@ -48,26 +50,60 @@ def supersede(application: Application, replacement: Decision | None = None) -> 
 def send_letter(application: Application, ctx, outcome: str, extra: dict | None = None) -> None:
     """Queue the decision letter (a PDF rendered later) and e-mail it to every member of the NGO."""
     decision = current_decision(application)
+    language = letter_language(application)  # the NGO's, never the language of the admin whose move sent it
     context = {
         "outcome": outcome, "number": application.number, "title": application.title,
-        "organisation": application.organisation.name, "call_title": application.call.title_lv,
+        "organisation": application.organisation.name, "call_title": application.call.title(language),
         "organiser": application.call.organiser.name,
-        "call_code": application.call.code, "date": formatting.day(ctx.now),
-        "amount": formatting.money(decision.amount_cents if decision else 0),
+        "call_code": application.call.code, "date": formatting.day(ctx.now, language),
+        "amount": formatting.money(decision.amount_cents if decision else 0, language),
         "rank": decision.rank if decision else None,
-        "total": formatting.points(_fraction(decision.total)) if decision else "",
-        "appeal_days": application.call.appeal_days, **(extra or {}),
+        "total": formatting.points(_fraction(decision.total), language) if decision else "",
+        "appeal_days": application.call.appeal_days,
+        "summary": evaluation_summary_rows(application, language) if outcome in SUMMARISED else [],
+        **(extra or {}),
     }
     members = application.organisation.members
-    language = members[0].language if members else "lv"
+    application.notified_at = ctx.now
+    last_day = appeal_last_day(application) if outcome in APPEALABLE else None
+    if last_day is not None:
+        context["appeal_until"] = formatting.until_day(last_day, language)
     document = jobs.queue_document("letter", "application", application.id, language, context,
                                    f"{application.number}-lemums.pdf")
     if decision is not None:
         decision.letter_document_id = document.id
-    application.notified_at = ctx.now
     for member in members:
         jobs.notify(member, "decision", LETTER_SUBJECTS[outcome], entity_type="application", entity_id=application.id,
-                    document=document, number=application.number, outcome=outcome, title=application.title)
+                    document=document, number=application.number, outcome=outcome, title=application.title,
+                    appeal_until=formatting.until_day(last_day, member.language))
+
+
+SUMMARISED = ("funded", "reserve", "rejected")  # the letters that carry the evaluation summary
+
+
+def letter_language(application: Application) -> str:
+    """The language of an application's letters: that of the member who created it, while still a member; else
+    of the organisation's first member; Latvian when it has none."""
+    members = sorted(application.organisation.members, key=lambda m: m.id)
+    author = next((m for m in members if m.id == application.created_by), None)
+    chosen = author or (members[0] if members else None)
+    return chosen.language if chosen is not None and chosen.language in ("lv", "en") else "lv"
+
+
+def evaluation_summary_rows(application: Application, language: str) -> list[dict]:
+    """The evaluation summary in `language`: each criterion's mean of the counted reviews, its maximum, and the
+    evaluators' comments numbered, never named (DESIGN 3)."""
+    from app.services.pages import evaluation_summary  # pages reads this module
+
+    try:
+        summary = evaluation_summary(application)
+    except (ValueError, IndexError):  # no counted review (an ineligible application has none)
+        return []
+    return [{"code": c.code, "title": c.title(language),
+             "mean": formatting.points(summary.aggregate.per_criterion.get(c.code), language),
+             "max": formatting.points(c.max_half_points, language),
+             "comments": [[number, text] for number, text in summary.comments.get(c.id, [])]}
+            for c in application.call.criteria]
 
 
 def _fraction(text):
@@ -84,18 +120,13 @@ def _letter(ctx):
 @effect("open_offer")
 def _open_offer(ctx):
     application = ctx.entity
+    """The offer: its deadline, and the agreement queued (rendered by the worker before the offer's message leaves,
+    app/services/jobs.py `deliver`), so that the NGO accepts a fixed document."""
+    from app.services import agreements
+
+    application = ctx.entity
     application.offer_deadline = ctx.now + timedelta(days=application.call.acceptance_days)
-    context = {"number": application.number, "title": application.title, "organisation": application.organisation.name,
-               "registration_number": application.organisation.registration_number,
-               "iban": application.organisation.iban, "organiser": application.call.organiser.name,
-               "amount": formatting.money(current_decision(application).amount_cents),
-               "implementation": f"{formatting.day(application.call.implementation_start)}–"
-                                 f"{formatting.day(application.call.implementation_end)}",
-               "tranches": application.call.payment_tranches,
-               "reports": application.call.report_schedule, "call_title": application.call.title_lv}
-    document = jobs.queue_document("agreement", "application", application.id, "lv", context,
-                                   f"{application.number}-ligums.pdf")
-    application.agreement_document_id = document.id
+    agreements.issue_with_offer(application)
 
 
 def reserve_in_rank_order(call) -> list[Application]:
@@ -143,12 +174,11 @@ def _before_offer_deadline(ctx):
 
 @effect("record_acceptance")
 def _accept(ctx):
-    application = ctx.entity
-    from app.models import Document
+    """Who, when, and the SHA-256 of the agreement PDF accepted; never rendered here (the `agreement_issued` guard
+    refuses an acceptance before the worker rendered it)."""
+    from app.services import agreements
 
-    agreement = jobs.ensure_rendered(db.session.get(Document, application.agreement_document_id))
-    application.accepted_by, application.accepted_at = ctx.actor.id, ctx.now
-    application.agreement_sha256 = agreement.sha256
+    agreements.record_acceptance(ctx.entity, ctx.actor, ctx.now, ctx.data.get("via") or "online")
 
 
 @effect("release_award")
@@ -163,16 +193,23 @@ def _release(ctx):
                         entity_id=ctx.entity.id, number=ctx.entity.number)
 
 
-def appeal_deadline(application: Application):
-    """Notification time plus the delivery allowance in working days, plus the appeal window."""
+APPEALABLE = frozenset(s for tr in APPLICATION.transitions if tr.trigger == "appeal" for s in tr.source)
+
+
+def appeal_last_day(application: Application) -> date | None:
+    """The last day (Riga calendar, inclusive) on which the NGO may appeal: the letter's day plus the call's
+    delivery allowance in Latvian working days, plus the appeal window in calendar days (app/working_days.py)."""
     if application.notified_at is None:
         return None
-    moment, added = application.notified_at, 0
-    while added < application.call.delivery_allowance_working_days:
-        moment += timedelta(days=1)
-        if moment.weekday() < 5:
-            added += 1
-    return moment + timedelta(days=application.call.appeal_days)
+    call = application.call
+    return working_days.last_day_of_window(application.notified_at, call.delivery_allowance_working_days,
+                                           call.appeal_days)
+
+
+def appeal_deadline(application: Application) -> datetime | None:
+    """The first moment the appeal window is closed (00:00 Riga after its last day, exclusive), in UTC."""
+    last = appeal_last_day(application)
+    return working_days.end_of_day(last) if last else None
 
 
 @guard("within_appeal_window")
@@ -181,6 +218,37 @@ def _within_window(ctx):
     if deadline is None or ctx.now >= deadline:
         return _("The appeal window has closed.")
     return None
+
+
+def open_appeal_windows(call, now: datetime) -> list[tuple[Application, date]]:
+    """The call's applications whose decision may still be appealed at `now`, with each window's last day."""
+    candidates = db.session.scalars(select(Application).where(
+        Application.call_id == call.id, Application.status.in_(APPEALABLE), Application.notified_at.is_not(None))
+        .order_by(Application.id)).all()
+    return [(a, appeal_last_day(a)) for a in candidates if now < appeal_deadline(a)]
+
+
+def undecided_appeals(call) -> list[Application]:
+    return db.session.scalars(select(Application).join(Appeal, Appeal.application_id == Application.id).where(
+        Application.call_id == call.id, Appeal.outcome.is_(None)).order_by(Application.id).distinct()).all()
+
+
+@guard("appeals_settled")
+def _appeals_settled(ctx):
+    """A call is completed only once no decision of it can still be appealed and every appeal is decided."""
+    lang = formatting.current_lang()
+    problems = []
+    windows = open_appeal_windows(ctx.entity, ctx.now)
+    if windows:
+        problems.append(ngettext("%(num)s decision can still be appealed, %(until)s.",
+                                 "%(num)s decisions can still be appealed, the last %(until)s.", len(windows),
+                                 until=formatting.until_day(max(day for _a, day in windows), lang)))
+    undecided = undecided_appeals(ctx.entity)
+    if undecided:
+        problems.append(ngettext("%(num)s appeal is not yet decided: %(numbers)s.",
+                                 "%(num)s appeals are not yet decided: %(numbers)s.", len(undecided),
+                                 numbers=", ".join(a.number for a in undecided)))
+    return " ".join(problems) or None
 
 
 def pending_appeal(application: Application) -> Appeal | None:

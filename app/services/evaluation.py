@@ -11,9 +11,8 @@ from app.errors import Refused
 from app.extensions import db
 from app.i18n import N_
 from app.models import Application, Assignment, ConflictOfInterest, Score, User
-from app.services import audit, jobs, scoring
-from app.services.organisations import conflict_by_domain
-from app.services.registry import effect, guard, targets
+from app.services import audit, conflicts, evaluators, jobs, scoring
+from app.services.registry import effect, guard, targets  # noqa: F401
 from workflows.call import CALL
 
 LIVE = ("assigned", "accepted", "submitted")
@@ -23,15 +22,11 @@ DECLARATION = N_("I declare that I have no conflict of interest with this applic
 
 
 def conflict_reason(evaluator: User, application: Application) -> str | None:
-    if evaluator.organisation_id and evaluator.organisation_id == application.organisation_id:
-        return _("The evaluator belongs to the applicant organisation.")
-    if conflict_by_domain(evaluator, application.organisation):
-        return _("The evaluator's e-mail domain is the organisation's own.")
-    declared = db.session.scalar(select(ConflictOfInterest.id).where(
-        ConflictOfInterest.evaluator_id == evaluator.id,
-        ConflictOfInterest.organisation_id == application.organisation_id))
-    if declared:
-        return _("A conflict of interest is recorded for this evaluator and organisation.")
+    """Why the evaluator may not be assigned the application: a known conflict (app/services/conflicts.py, the
+    rules' one home, which app/policies.py `is_conflicted` reads too), or they have (had) it already."""
+    known = conflicts.reason(evaluator, application)
+    if known:
+        return known
     if db.session.scalar(select(Assignment.id).where(Assignment.application_id == application.id,
                                                      Assignment.evaluator_id == evaluator.id)):
         return _("This evaluator already has (or had) this application.")
@@ -45,9 +40,15 @@ def assign(application: Application, evaluator: User, actor: User | None, now=No
         raise Refused(_("Only eligible applications are assigned to evaluators."))
     if evaluator.role != "evaluator":
         raise Refused(_("Choose an evaluator."))
+    if not evaluators.in_pool(evaluator, application.call):
+        raise Refused(_("This evaluator is inactive or does not serve this call."))
     reason = conflict_reason(evaluator, application)
     if reason:
         raise Refused(reason)
+    maximum = application.call.max_assignments_per_evaluator
+    if maximum is not None and _load_in_call(evaluator, application.call_id) >= maximum:
+        raise Refused(_("%(name)s already holds %(maximum)s applications of this call, its maximum per evaluator.",
+                        name=evaluator.name, maximum=maximum))
     now = now or clock.now()
     assignment = Assignment(application_id=application.id, evaluator_id=evaluator.id, status="assigned",
                             assigned_at=now, review_due_at=now + timedelta(days=application.call.review_days))
@@ -61,6 +62,14 @@ def assign(application: Application, evaluator: User, actor: User | None, now=No
     return assignment
 
 
+def _load_in_call(evaluator: User, call_id: int) -> int:
+    """The evaluator's live assignments of the call's applications (what the call's maximum counts)."""
+    return db.session.scalar(select(func.count(Assignment.id))
+                             .join(Application, Application.id == Assignment.application_id)
+                             .where(Assignment.evaluator_id == evaluator.id, Application.call_id == call_id,
+                                    Assignment.status.in_(LIVE)))
+
+
 def live_count(application: Application) -> int:
     return db.session.scalar(select(func.count(Assignment.id)).where(
         Assignment.application_id == application.id, Assignment.status.in_(LIVE)))
@@ -71,22 +80,22 @@ def needed(application: Application) -> int:
 
 
 def auto_assign(application: Application, actor: User | None) -> list[Assignment]:
-    """Fill the application up to its required evaluators, least-loaded evaluators first, never conflicted."""
-    made = []
-    load = dict(db.session.execute(select(Assignment.evaluator_id, func.count(Assignment.id))
-                                   .where(Assignment.status.in_(LIVE)).group_by(Assignment.evaluator_id)).all())
-    evaluators = db.session.scalars(select(User).where(User.role == "evaluator", User.active)
-                                    .order_by(User.id)).all()
-    for evaluator in sorted(evaluators, key=lambda e: (load.get(e.id, 0), e.id)):
-        if live_count(application) >= needed(application):
-            break
-        if conflict_reason(evaluator, application) is None:
-            made.append(assign(application, evaluator, actor))
+    """Fill the application up to its required evaluators: the optimal choice for it among the call's pool, the
+    least loaded in the call first, never conflicted, never above the call's maximum (app/services/assignment_plans.py
+    `fill`, the same solver as the whole-call plan)."""
+    from app.services import assignment_plans
+
+    made, _short = assignment_plans.fill(application, actor)
     return made
 
 
-def save_scores(assignment: Assignment, actor: User, scores: dict[int, tuple[int | None, str]]) -> None:
-    """Store the evaluator's scores (criterion id → (half points or None, comment)) without submitting."""
+def save_scores(assignment: Assignment, actor: User, scores: dict[int, tuple[int | None, str]],
+                cleared=()) -> None:
+    """Store the evaluator's scores (criterion id → (half points or None for not applicable, comment)) without
+    submitting; the criteria in `cleared` lose their stored score. All or nothing: one score off its scale
+    refuses the whole save (a draft may be incomplete, never invalid)."""
+    from app.services.reviews import score_problem
+
     if assignment.status != "accepted" or assignment.evaluator_id != actor.id:
         raise Refused(_("This review cannot be edited now."))
     criteria = {c.id: c for c in assignment.application.call.criteria}
@@ -94,29 +103,21 @@ def save_scores(assignment: Assignment, actor: User, scores: dict[int, tuple[int
         criterion = criteria.get(criterion_id)
         if criterion is None:
             raise Refused(_("Unknown criterion."))
-        if half_points is not None and (not 0 <= half_points <= criterion.max_half_points
-                                        or half_points % criterion.step_half_points):
-            raise Refused(_("Criterion %(code)s: the score must be from 0 to %(max)s in steps of %(step)s.",
-                            code=criterion.code, max=formatting.points(criterion.max_half_points, formatting.current_lang()),
-                            step=formatting.points(criterion.step_half_points, formatting.current_lang())))
+        problem = score_problem(criterion, half_points)
+        if problem:
+            raise Refused(problem)
     existing = {s.criterion_id: s for s in assignment.scores}
     for criterion_id, (half_points, comment) in scores.items():
         score = existing.get(criterion_id) or Score(assignment=assignment, criterion_id=criterion_id)
         score.half_points, score.comment = half_points, (comment or "").strip()
         db.session.add(score)
+    for criterion_id in cleared:
+        if criterion_id in existing and criterion_id not in scores:
+            assignment.scores.remove(existing[criterion_id])
     db.session.flush()
 
 
-@guard("scores_complete")
-def _scores_complete(ctx):
-    scores = {s.criterion_id: s for s in ctx.entity.scores}
-    for criterion in ctx.entity.application.call.criteria:
-        score = scores.get(criterion.id)
-        if score is None:
-            return _("Score every criterion (%(code)s is missing).", code=criterion.code)
-        if criterion.comment_required and not score.comment:
-            return _("Criterion %(code)s needs a comment.", code=criterion.code)
-    return None
+# the guard "scores_complete" (every missing score and comment at once) is in app/services/reviews.py
 
 
 @effect("store_declaration")
@@ -143,7 +144,11 @@ def _replace(ctx):
 
 @effect("stamp_review")
 def _stamp(ctx):
+    """The submission time, and the SHA-256 of the scores and comments as submitted, written into the
+    `submit_review` event (its data): `audit.verify` then finds a score edited afterwards."""
     ctx.entity.submitted_at = ctx.now
+    db.session.flush()  # the scores saved in this transaction are hashed as stored
+    ctx.data["scores_sha256"] = audit.scores_sha256([ctx.entity.id])[ctx.entity.id]
 
 
 @effect("unstamp_review")

@@ -6,7 +6,7 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from app import formatting
+from app import clock, formatting
 from app.extensions import db
 from app.i18n import N_
 from app.models import Application, Grant, Payment, Recovery, Report
@@ -15,10 +15,41 @@ from app.services.decisions import current_decision
 from app.services.registry import effect, guard, targets
 
 
+# The events a tranche may wait for, in words. "sign" is due at signing (`_create_grant`); the report events are
+# released when that report is approved (`release_report_payments`, run by app/services/reporting.py's approve
+# effect). A tranche may instead be due from a Riga calendar date (its row has "due_on" and no "on").
+TRANCHE_EVENTS = {"sign": N_("on signing the agreement"),
+                  "interim_report_approved": N_("after the interim report is approved"),
+                  "final_report_approved": N_("after the final report is approved")}
+REPORT_EVENTS = {"interim": "interim_report_approved", "final": "final_report_approved"}  # report kind → event
+_WAITING = {"interim_report_approved": N_("This tranche is not due yet: it waits for the approved interim report."),
+            "final_report_approved": N_("This tranche is not due yet: it waits for the approved final report.")}
+
+
 def tranche_amounts(total_cents: int, percents: list[int]) -> list[int]:
     """Split to the cent; the last tranche takes the remainder so the parts always add up to the total."""
     parts = [total_cents * p // 100 for p in percents[:-1]]
     return parts + [total_cents - sum(parts)]
+
+
+def tranche_when(item, lang: str | None = None) -> str:
+    """When a tranche is paid, in words: a call's row ({"on": "sign"} / {"due_on": "2023-01-15"}) or a Payment."""
+    from flask_babel import force_locale
+
+    if isinstance(item, Payment):
+        on, due_on = item.due_on_event, item.due_on
+    else:
+        on, due_on = item.get("on"), item.get("due_on")
+    lang = lang or formatting.current_lang()
+    with force_locale(lang):
+        if due_on:
+            day = due_on if isinstance(due_on, date) else date.fromisoformat(due_on)
+            return _("from %(date)s", date=formatting.day(day, lang))
+        return _(TRANCHE_EVENTS[on]) if on in TRANCHE_EVENTS else _("when the agreement says")
+
+
+def _due_on(tranche: dict) -> date | None:
+    return date.fromisoformat(tranche["due_on"]) if tranche.get("due_on") else None
 
 
 @effect("create_grant")
@@ -30,13 +61,15 @@ def _create_grant(ctx):
     tranches = call.payment_tranches or [{"percent": 100, "on": "sign"}]
     for number, (tranche, cents) in enumerate(zip(tranches, tranche_amounts(amount, [t["percent"] for t in tranches])),
                                               start=1):
+        due_on = _due_on(tranche)  # a dated tranche is scheduled now and payable from its date (`_payment_due`)
+        event = None if due_on else tranche["on"]
         payment = Payment(application_id=application.id, tranche=number, percent=tranche["percent"],
-                          due_on_event=tranche["on"], amount_cents=cents, status="scheduled",
-                          scheduled_at=ctx.now if tranche["on"] == "sign" else None)
+                          due_on_event=event, due_on=due_on, amount_cents=cents, status="scheduled",
+                          scheduled_at=ctx.now if event == "sign" else None)
         db.session.add(payment)
         db.session.flush()
         audit.record("payment", payment.id, "schedule", None, "scheduled", ctx.actor.id, caused_by=ctx.cause(),
-                     data={"amount_cents": cents})
+                     data={"amount_cents": cents, **({"due_on": due_on.isoformat()} if due_on else {"on": event})})
     for item in call.report_schedule:
         report = Report(application_id=application.id, kind=item["kind"], due_on=date.fromisoformat(item["due_on"]),
                         status="draft", content={})
@@ -47,6 +80,15 @@ def _create_grant(ctx):
         jobs.notify(member, "signed", N_("Agreement signed: %(number)s"), entity_type="application",
                     entity_id=application.id, number=application.number,
                     amount=formatting.money(amount, member.language))
+
+
+def release_report_payments(report: Report, now) -> None:
+    """The tranches waiting for this report's approval become due now."""
+    event = REPORT_EVENTS.get(report.kind)
+    for payment in db.session.scalars(select(Payment).where(
+            Payment.application_id == report.application_id, Payment.status == "scheduled",
+            Payment.due_on_event == event, Payment.scheduled_at.is_(None))):
+        payment.scheduled_at = now
 
 
 def grant_of(application: Application) -> Grant | None:
@@ -100,11 +142,23 @@ def _settled(ctx):
 
 # --- payments and recoveries --------------------------------------------------------------------------------
 
+def not_due_reason(payment: Payment, now) -> str | None:
+    """Why `payment` may not be paid yet at `now`, or None when it is due: the one home of "is due", read by the
+    pay guard and by the list of payments due (app/services/payment_batches.py). A dated tranche is payable from
+    its Riga calendar date; an event's once the event has happened."""
+    if payment.due_on is not None:
+        if clock.to_riga(now).date() < payment.due_on:
+            return _("This tranche is not due yet: it is paid from %(date)s.",
+                     date=formatting.day(payment.due_on, formatting.current_lang()))
+        return None
+    if payment.scheduled_at is None:
+        return _(_WAITING.get(payment.due_on_event, _WAITING["final_report_approved"]))
+    return None
+
+
 @guard("payment_due")
 def _payment_due(ctx):
-    if ctx.entity.scheduled_at is None:
-        return _("This tranche is not due yet: it waits for the approved final report.")
-    return None
+    return not_due_reason(ctx.entity, ctx.now)
 
 
 @guard("paid_within_grant")
@@ -123,7 +177,7 @@ def _bank_reference(ctx):
 
 @effect("record_payment")
 def _record_payment(ctx):
-    ctx.entity.paid_on = ctx.data.get("paid_on") or ctx.now.date()
+    ctx.entity.paid_on = ctx.data.get("paid_on") or clock.to_riga(ctx.now).date()  # the Riga day, as the guard
     ctx.entity.bank_reference = ctx.data["bank_reference"].strip()
 
 

@@ -34,11 +34,15 @@ def notify(user: User, template: str, subject: str, *, entity_type: str | None =
            entity_id: int | None = None, document: Document | None = None, **context) -> Message:
     """Queue a message in the user's language. `subject` is an untranslated msgid with %(name)s fields, written
     `N_("…")` where it is passed (app/i18n.py), so that pybabel extracts it and it is translated here.
-    Without MAIL_SERVER the message is only in the user's in-app list, and says so from the start."""
+    Without MAIL_SERVER, or when the user chose it for this kind (app/services/notifications.py; never for a legal
+    notice), the message is only in the user's in-app list, and says so from the start."""
+    from app.services.notifications import wants_email
+
+    by_email = wants_email(user, template)
     with force_locale(user.language):
         message = Message(
             user_id=user.id, recipient=user.email, language=user.language,
-            delivery="pending" if current_app.config["MAIL_SERVER"] else "in_app_only",
+            delivery="pending" if current_app.config["MAIL_SERVER"] and by_email else "in_app_only",
             subject=_(subject, **context),
             body_text=render_template(f"email/{template}.txt", user=user, **context),
             body_html=render_template(f"email/{template}.html", user=user, **context),
@@ -46,7 +50,8 @@ def notify(user: User, template: str, subject: str, *, entity_type: str | None =
         )
     db.session.add(message)
     db.session.flush()
-    db.session.add(Job(kind="email", target_id=message.id))
+    if by_email:
+        db.session.add(Job(kind="email", target_id=message.id))
     return message
 
 
@@ -94,6 +99,9 @@ def deliver(message_id: int) -> None:
     mail["Subject"] = message.subject
     mail.set_content(message.body_text)
     mail.add_alternative(message.body_html, subtype="html")
+    for document_id in _queued_before(message):  # e.g. the agreement, rendered before the offer's letter leaves
+        render_stored(document_id)
+        message = db.session.get(Message, message_id)
     if message.document_id:
         document = render_stored(message.document_id)
         mail.add_attachment(document.content, maintype="application", subtype="pdf", filename=document.filename)
@@ -105,6 +113,16 @@ def deliver(message_id: int) -> None:
     message = db.session.get(Message, message_id)
     message.delivery, message.sent_at = "sent", clock.now()
     db.session.commit()
+
+
+def _queued_before(message: Message) -> list[int]:
+    """The legal documents of the message's subject not yet rendered: a message never leaves before the documents
+    it announces are fixed (each is rendered once from its frozen context, so rendering one early is harmless)."""
+    if message.entity_type is None:
+        return []
+    return list(db.session.scalars(select(Document.id).where(
+        Document.entity_type == message.entity_type, Document.entity_id == message.entity_id,
+        Document.sha256.is_(None)).order_by(Document.id)))
 
 
 def undelivered(message_id: int) -> None:

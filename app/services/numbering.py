@@ -53,8 +53,17 @@ def _replace(value, stand_in: str, number: str):
     return value
 
 
+STAND_IN_MARK = "[number-pending-"
+
+
 @event.listens_for(Session, "before_commit")
-def _take_numbers(session: Session) -> None:
+def _before_commit(session: Session) -> None:
+    take_numbers(session)
+
+
+def take_numbers(session: Session) -> None:
+    """Take the awaited numbers now. The commit does it; a script that goes on in the same transaction after a
+    submission and writes the number somewhere lasting (the demo's notes, an audit event) calls it first."""
     awaited: dict[int, _Awaited] = session.info.pop(_KEY, None) or {}
     if not awaited:
         return

@@ -9,15 +9,14 @@ from stdnum import iban as iban_number
 from stdnum.exceptions import ValidationError
 from stdnum.lv import pvn
 
-from app import clock
+from app import clock, municipalities
 from app.errors import Refused
 from app.extensions import db
 from app.models import Organisation, User
 from app.models.accounts import LEGAL_FORMS
 from app.services import accounts, audit
+from app.services.conflicts import PUBLIC_MAIL_DOMAINS  # noqa: F401  (the one list)
 
-PUBLIC_MAIL_DOMAINS = {"gmail.com", "inbox.lv", "outlook.com", "hotmail.com", "yahoo.com", "mail.ru", "one.lv",
-                       "apollo.lv", "icloud.com", "tvnet.lv"}
 
 
 def clean_registration_number(value: str) -> str:
@@ -50,6 +49,13 @@ def iban_problem(value: str) -> str | None:
     return None
 
 
+def municipality_problems(municipality: str | None) -> list[str]:
+    """Empty or one of Latvia's municipalities (the form offers only those; a forged value is refused here)."""
+    if municipality and municipality not in municipalities.KEYS:
+        return [_("Choose the municipality from the list.")]
+    return []
+
+
 def profile_problems(organisation: Organisation) -> list[str]:
     return [p for p in (registration_number_problem(organisation.registration_number),
                         iban_problem(organisation.iban)) if p]
@@ -68,12 +74,13 @@ def registration_problems(*, organisation_name: str, registration_number: str, i
 
 def register(*, organisation_name: str, registration_number: str, legal_form: str, iban: str,
              organisation_email: str, address: str, user_name: str, email: str, password: str,
-             language: str = "lv", confirmed: bool = True) -> User:
+             language: str = "lv", confirmed: bool = True, municipality: str = "") -> User:
     """Create an NGO and its first member. Raises Refused with every problem; writes nothing then. Unconfirmed
     (the public form, app/services/registration.py): the member logs in only after opening the link sent to the
     e-mail, and the audit trail records the registration then."""
     problems = registration_problems(organisation_name=organisation_name, registration_number=registration_number,
                                      iban=iban, user_name=user_name, email=email, password=password)
+    problems += municipality_problems(municipality)
     registration_number = clean_registration_number(registration_number)
     if db.session.scalar(select(User.id).where(User.email == email.strip().lower())):
         problems.append(_("An account with this e-mail already exists."))
@@ -81,7 +88,8 @@ def register(*, organisation_name: str, registration_number: str, legal_form: st
         raise Refused(" ".join(problems))
     organisation = Organisation(name=organisation_name.strip(), registration_number=registration_number,
                                 legal_form=legal_form, iban=iban_number.compact(iban),
-                                email=organisation_email.strip().lower(), address=address.strip())
+                                email=organisation_email.strip().lower(), address=address.strip(),
+                                municipality=municipality or None)
     db.session.add(organisation)
     db.session.flush()
     user = User(email=email.strip().lower(), name=user_name.strip(), role="applicant",
@@ -96,7 +104,7 @@ def register(*, organisation_name: str, registration_number: str, legal_form: st
 
 
 def update_profile(organisation: Organisation, actor: User, *, name: str, legal_form: str, iban: str, email: str,
-                   address: str) -> dict[str, list[str]]:
+                   address: str, municipality: str | None = None) -> dict[str, list[str]]:
     """Change the organisation's profile, checked as at registration; the registration number never changes (it is
     who the organisation is: conflicts, exports and the audit trail name it). Every change goes into the audit
     trail with its old and new value. Returns {field: [old, new]}; Refused with every problem, nothing changed."""
@@ -105,6 +113,7 @@ def update_profile(organisation: Organisation, actor: User, *, name: str, legal_
         problems.append(_("Enter the organisation's name."))
     if legal_form not in LEGAL_FORMS:
         problems.append(_("Choose the legal form."))
+    problems += municipality_problems(municipality)
     if problems:
         raise Refused(" ".join(problems))
     # the audit chain's rule (the caller holds the entity's lock): a second member saving at once waits here, then
@@ -113,6 +122,8 @@ def update_profile(organisation: Organisation, actor: User, *, name: str, legal_
                        .execution_options(populate_existing=True)).all()
     wanted = {"name": name.strip(), "legal_form": legal_form, "iban": iban_number.compact(iban),
               "email": email.strip().lower(), "address": (address or "").strip()}
+    if municipality is not None:  # None: a caller that does not edit it
+        wanted["municipality"] = municipality or None
     changed = {field: [getattr(organisation, field), value] for field, value in wanted.items()
                if getattr(organisation, field) != value}
     for field, (_old, value) in changed.items():
@@ -129,5 +140,9 @@ def record_registration(user: User) -> None:
 
 
 def conflict_by_domain(evaluator: User, organisation: Organisation) -> bool:
-    evaluator_domain = evaluator.email.rsplit("@", 1)[-1].lower()
-    return evaluator_domain not in PUBLIC_MAIL_DOMAINS and evaluator_domain == organisation.email_domain
+    """Does an e-mail domain tie the evaluator to the organisation (its own address or any member's)? The rule lives
+    in app/services/conflicts.py."""
+    from app.services import conflicts
+
+    return any(c.source == "domain" for c in conflicts.known([evaluator], [organisation]).get(
+        (evaluator.id, organisation.id), []))

@@ -7,7 +7,7 @@ Forms, addresses and drawings stay in the views: they belong to the request, not
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -136,8 +136,13 @@ def _check_answers(checks, results: dict[int, CheckResult], suggestions: dict[st
 
 
 def _candidates(application: Application) -> list[User]:
-    evaluators = _rows(select(User).where(User.role == "evaluator", User.active).order_by(User.name, User.id))
-    return [e for e in evaluators if evaluation.conflict_reason(e, application) is None]
+    """The call's pool less the evaluators with a known conflict or who have (had) the application."""
+    from app.services import conflicts, evaluators as evaluator_pool
+
+    pool = sorted(evaluator_pool.pool(application.call), key=lambda e: (e.name, e.id))
+    conflicted = conflicts.conflicted_evaluator_ids(pool, application)
+    had = set(db.session.scalars(select(Assignment.evaluator_id).where(Assignment.application_id == application.id)))
+    return [e for e in pool if e.id not in conflicted and e.id not in had]
 
 
 def _scores(submitted: list[Assignment]) -> dict[tuple[int, int], Score]:
@@ -197,7 +202,8 @@ class ApplicantApplicationPage(Page):
     answer_open: bool
     offer_open: bool
     appeal_open: bool
-    appeal_deadline: datetime | None
+    appeal_deadline: datetime | None  # the first moment the window is closed (exclusive); the guard decides on it
+    appeal_last_day: date | None  # the last day of the window, inclusive, as the NGO is told it
     appeals: list[Appeal]
     reports: list[Report]
     payments: list[Payment]
@@ -226,6 +232,7 @@ def applicant_application_page(application: Application, viewer: User) -> Applic
         answer_open=clarification is not None and now < clarification.answer_due_at,
         offer_open=application.offer_deadline is not None and now < application.offer_deadline,
         appeal_open=appeal_deadline is not None and now < appeal_deadline, appeal_deadline=appeal_deadline,
+        appeal_last_day=decisions.appeal_last_day(application) if appeal_deadline is not None else None,
         appeals=_rows(select(Appeal).where(Appeal.application_id == application.id).order_by(Appeal.id)),
         reports=_rows(select(Report).where(Report.application_id == application.id).order_by(Report.due_on)),
         payments=_rows(select(Payment).where(Payment.application_id == application.id).order_by(Payment.tranche)))
@@ -238,7 +245,9 @@ class RankingPage(Page):
     call: Call
     status: str
     provisional: bool  # computed now from the stored reviews, not yet confirmed
+    confirmed: bool  # the rows are the latest protocol's, and that protocol still matches the inputs (or is published)
     rows: list[RankingRow]
+    explanation: protocols.Explanation  # the allocation line, the reserve list, the overrides
     error: str | None  # why the ranking cannot be computed
     protocol: RankingProtocol | None
     protocol_current: bool  # the latest protocol's inputs are today's: publishing needs no new confirmation
@@ -250,7 +259,10 @@ class RankingPage(Page):
 def ranking_page(call: Call, viewer: User) -> RankingPage:
     status = effective_status(call)
     protocol = calls.latest_protocol(call)
-    provisional = status in ("evaluation", "ranking")
+    # Confirmed once a protocol holds today's inputs: the page then shows the protocol, not a new computation.
+    protocol_current = (protocol is not None and status == "ranking"
+                        and protocol.inputs_sha256 == scoring.inputs_hash(call))
+    provisional = status == "evaluation" or (status == "ranking" and not protocol_current)
     stored, error = [], None
     if provisional:
         try:  # in evaluation, the applications still in review count with the reviews they have
@@ -260,11 +272,11 @@ def ranking_page(call: Call, viewer: User) -> RankingPage:
             error = str(problem)
     elif protocol is not None:
         stored = protocol.ranking
-    rows = protocols.ranking_rows(call, stored)
+    explanation = protocols.explain(call, stored)
+    rows = explanation.rows
     return RankingPage(
-        call=call, status=status, provisional=provisional, rows=rows, error=error, protocol=protocol,
-        protocol_current=(protocol is not None and status == "ranking"
-                          and protocol.inputs_sha256 == scoring.inputs_hash(call)),
+        call=call, status=status, provisional=provisional, confirmed=not provisional and protocol is not None,
+        rows=rows, explanation=explanation, error=error, protocol=protocol, protocol_current=protocol_current,
         offers=[o for o in offers(call, viewer, state=status) if o.trigger in ("confirm_ranking", "publish_results")],
         funded_total=sum(r.amount_cents for r in rows if r.decision == "funded"),
         awarded_total=calls.awarded_total(call) if status in CALL.groups["results_published"] else None)

@@ -40,14 +40,14 @@ def _serializer():
 
 def request_registration(*, organisation_name: str, registration_number: str, legal_form: str, iban: str,
                          organisation_email: str, address: str, user_name: str, email: str, password: str,
-                         language: str = "lv") -> None:
+                         language: str = "lv", municipality: str = "") -> None:
     """Register an NGO from the public form, or tell the e-mail's owner that they have an account already; the
     caller answers the same either way. Raises Refused (nothing written) when the form itself is wrong."""
     email = email.strip().lower()
     _forget_unconfirmed(email, organisations.clean_registration_number(registration_number))
     problems = organisations.registration_problems(
         organisation_name=organisation_name, registration_number=registration_number, iban=iban,
-        user_name=user_name, email=email, password=password)
+        user_name=user_name, email=email, password=password) + organisations.municipality_problems(municipality)
     if problems:
         raise Refused(" ".join(problems))
     existing = db.session.scalar(select(User).where(User.email == email))
@@ -59,7 +59,7 @@ def request_registration(*, organisation_name: str, registration_number: str, le
     user = organisations.register(
         organisation_name=organisation_name, registration_number=registration_number, legal_form=legal_form,
         iban=iban, organisation_email=organisation_email, address=address, user_name=user_name, email=email,
-        password=password, language=language, confirmed=False)
+        password=password, language=language, confirmed=False, municipality=municipality)
     link = _link("auth.confirm", token=_serializer().dumps({"user": user.id, "email": user.email}))
     jobs.notify(user, "registration_confirm", N_("Confirm the registration of %(organisation)s"),
                 organisation=user.organisation.name, link=link, hours=int(CONFIRM_WITHIN.total_seconds() // 3600))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from fractions import Fraction
 
 from sqlalchemy import select
@@ -31,10 +32,13 @@ def rules_of(call: Call, budget_cents: int | None = None) -> ranking.Rules:
     )
 
 
-def _entries(call: Call, states=("reviewed",)) -> list[ranking.Entry]:
+def _entries(call: Call, states=("reviewed",), application_ids: Iterable[int] | None = None) -> list[ranking.Entry]:
+    """The entries of the call's applications in `states`, or, given `application_ids`, of exactly those
+    applications whatever their state now (the ones a protocol ranked, long after publishing moved them on)."""
+    chosen = (Application.status.in_(states) if application_ids is None
+              else Application.id.in_(list(application_ids) or [-1]))
     applications = db.session.scalars(
-        select(Application).where(Application.call_id == call.id, Application.status.in_(states))
-        .order_by(Application.id)
+        select(Application).where(Application.call_id == call.id, chosen).order_by(Application.id)
     ).all()
     return _entries_of(call, applications)
 
@@ -56,8 +60,8 @@ def _entries_of(call: Call, applications) -> list[ranking.Entry]:
                           reviews=tuple(by_application.get(a.id, ()))) for a in applications]
 
 
-def compute(call: Call, states=("reviewed",)) -> list[ranking.Ranked]:
-    return ranking.rank_and_allocate(_entries(call, states), criteria_of(call), rules_of(call))
+def compute(call: Call, states=("reviewed",), application_ids: Iterable[int] | None = None) -> list[ranking.Ranked]:
+    return ranking.rank_and_allocate(_entries(call, states, application_ids), criteria_of(call), rules_of(call))
 
 
 def _reviews_of(application: Application) -> tuple[ranking.Review, ...]:
@@ -69,9 +73,13 @@ def aggregate_for(application: Application) -> ranking.Aggregate:
     return ranking.aggregate(_reviews_of(application), criteria_of(application.call), rules_of(application.call))
 
 
-def inputs_hash(call: Call) -> str:
-    """SHA-256 of everything the ranking depends on: scores, amounts, rules, budget."""
-    entries = _entries(call)
+def inputs_hash(call: Call, application_ids: Iterable[int] | None = None) -> str:
+    """SHA-256 of everything the ranking depends on: scores, amounts, rules, budget.
+
+    Of the reviewed applications (what `confirm_ranking` ranks and `publish_results` checks), or, given
+    `application_ids`, of those applications whatever their state now: the ones a protocol ranked, so that a
+    published call (its applications funded, declined, closed…) is re-checked against the same inputs."""
+    entries = _entries(call, application_ids=application_ids)
     payload = {
         "rules": rules_of(call).__dict__,
         "criteria": [c.__dict__ | {"weight": str(c.weight)} for c in criteria_of(call)],

@@ -61,6 +61,12 @@ def _lock_for(entity, *triggers: str) -> None:
     locks: `check` runs the guards without a lock)."""
     if isinstance(entity, Application) and MONEY_TRIGGERS.intersection(triggers):
         lock(entity.call)  # money decisions: the call first, then its applications
+    if isinstance(entity, Payment) and "pay" in triggers:
+        # paid_within_grant adds up the grant's paid tranches: two of them paid at once must see each other, so
+        # the call, then the application, then the payment (the money order; a batch takes the same)
+        application = db.session.get(Application, entity.application_id)
+        lock(application.call)
+        lock(application)
     if isinstance(entity, Assignment):
         # a review move reads its application's other reviews (divergence, the last late review): the
         # application first, then the assignment, so that two evaluators submitting at once see each other

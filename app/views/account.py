@@ -1,7 +1,7 @@
 """The NGO's own organisation: its profile, its members, and inviting a colleague."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -31,7 +31,8 @@ def organisation():
         def save():
             changed.update(organisations.update_profile(
                 organisation, current_user, name=form.name.data, legal_form=form.legal_form.data,
-                iban=form.iban.data, email=form.email.data, address=form.address.data or ""))
+                iban=form.iban.data, email=form.email.data, address=form.address.data or "",
+                municipality=request.form.get("municipality")))  # absent: an old form that does not edit it
 
         if attempt(save, lambda: _("The profile is saved.") if changed else _("Nothing was changed.")):
             return redirect(url_for(".organisation"))

@@ -17,7 +17,7 @@ from app.forms.applications import (STEP_FORMS, ActionForm, AppealForm, Applicat
                                     ReportForm)
 from app.models import Application, Call, Report
 from app.services import applications, jobs, pages, questions, reporting, steps
-from app.services.workflow import available, fire
+from app.services.workflow import available, fire, offers
 from app.views.common import attempt, current_lang, only_role, paginate, save_then_submit
 from workflows import diagram
 from workflows.engine import WORKFLOWS
@@ -320,8 +320,12 @@ def view(app_id):
     if application.status == "draft":
         return redirect(url_for(".edit", app_id=app_id))
     page = pages.applicant_application_page(application, current_user)
+    from app.forms.agreements import AcceptAgreementForm, SignedAgreementForm
+    from app.services import agreements
+
     return render_template("applicant/view.html", **page.context(), clarify_form=ClarificationForm(),
-                           appeal_form=AppealForm(),
+                           appeal_form=AppealForm(), agreement=agreements.summary(application),
+                           accept_agreement_form=AcceptAgreementForm(), signed_agreement_form=SignedAgreementForm(),
                            svg=diagram.to_svg(WORKFLOWS["application"], application.status, lang=current_lang()))
 
 
@@ -373,19 +377,80 @@ def action(app_id):
     if not form.confirm.data:
         flash(_("Tick the confirmation first."), "error")
         return redirect(url_for(".view", app_id=app_id))
-    attempt(lambda: fire(application, trigger, current_user, form.note.data),
+    # accept_offer: the agreement's SHA-256 the page showed, so that a version issued meanwhile is not accepted
+    data = {"sha256": request.form.get("sha256", "")[:64]} if trigger == "accept_offer" else {}
+    attempt(lambda: fire(application, trigger, current_user, form.note.data, **data),
             lambda: _("Done: %(state)s.", state=WORKFLOWS["application"].label(application.status, current_lang())))
     return redirect(url_for(".view", app_id=app_id))
 
 
+@bp.post("/applications/<int:app_id>/agreement/accept")
+@login_required
+def accept_agreement(app_id):
+    """Accept the agreement awaiting acceptance (the offer's or an amendment's), as the page showed it."""
+    from app.forms.agreements import AcceptAgreementForm
+    from app.services import agreements
+
+    application = policies.application_for(app_id, current_user, write=True)
+    form = AcceptAgreementForm()
+    if not form.validate():
+        abort(400)
+    if not form.confirm.data:
+        flash(_("Tick the confirmation first."), "error")
+        return redirect(url_for(".view", app_id=app_id))
+    attempt(lambda: agreements.accept(application, current_user, form.sha256.data or None),
+            _("You accepted the agreement."))
+    return redirect(url_for(".view", app_id=app_id, _anchor="agreement"))
+
+
+@bp.post("/applications/<int:app_id>/agreement/signed")
+@login_required
+def upload_signed_agreement(app_id):
+    """A copy of the agreement signed with an electronic signature: kept with what its check found; it counts as
+    the acceptance only when its signature is intact and it is the agreement issued."""
+    from app.forms.agreements import SignedAgreementForm
+    from app.services import agreements
+
+    application = policies.application_for(app_id, current_user, write=True)
+    form = SignedAgreementForm()
+    if not form.validate():
+        abort(400)
+    upload = form.file.data
+    if not getattr(upload, "filename", ""):
+        flash(_("Choose the file again."), "error")
+        return redirect(url_for(".view", app_id=app_id, _anchor="agreement"))
+    stored = []
+    if attempt(lambda: stored.append(agreements.upload_signed(application, current_user, upload.filename,
+                                                               upload.read(MAX_FILE_BYTES + 1)))):
+        row = stored[0]
+        flash(_("You accepted the agreement with your signed copy.") if row.accepted else
+              _("The signed copy does not count as acceptance."), "success" if row.accepted else "error")
+        for message in agreements.finding_messages(row):
+            flash(message, "info")
+    return redirect(url_for(".view", app_id=app_id, _anchor="agreement"))
+
+
 # --- reports ------------------------------------------------------------------------------------------------
 
-def _report_page(report: Report, form: ReportForm, status: int = 200):
-    # Not `offers`: "Save and submit" saves this very form before its guards judge it, so it stays enabled (as the
-    # draft's and the score sheet's do) and the checklist beside it says what is still missing.
+def _report_page(report: Report, form: ReportForm, status: int = 200, part_errors=None, posted=None):
+    # "Save and submit" saves this very form before its guards judge it, so it stays enabled (as the draft's and
+    # the score sheet's do) and the checklist beside it says what is still missing; only a refusal that saving
+    # cannot cure (the reported period has not begun) disables it, with the reason from `offers` beside it.
+    submit_offer = next((o for o in offers(report, current_user) if o.trigger in ("submit", "resubmit")), None)
+    blocked = submit_offer.reason if submit_offer and not submit_offer.allowed and reporting.too_early(report) else None
     return render_template("applicant/report.html", report=report, application=report.application, form=form,
                            problems=reporting.problems(report), editable=report.status in reporting.EDITABLE,
-                           triggers=available(report, current_user)), status
+                           triggers=available(report, current_user), blocked=blocked,
+                           indicators=reporting.indicators_of(report), spending=reporting.spending_of(report),
+                           part_errors=part_errors or {}, posted=posted, files=reporting.files_of(report),
+                           file_kinds=reporting.FILE_KINDS, rounds=reporting.rounds_of(report),
+                           overdue=reporting.is_overdue(report), upload_form=UploadForm()), status
+
+
+def _report_save(found: Report, form: ReportForm):
+    """The form's content and the errors of its indicator and spending parts (judged on the server)."""
+    indicators, spending, errors = reporting.read_parts(found, request.form)
+    return {**form.content(), "indicators": indicators, "spending": spending}, errors
 
 
 @bp.route("/reports/<int:report_id>", methods=["GET", "POST"])
@@ -396,10 +461,11 @@ def report(report_id):
     if request.method == "GET":
         form.fill(found)
         return _report_page(found, form)
-    if not form.validate():
+    content, errors = _report_save(found, form)
+    if not form.validate() or errors:
         flash(_("Some fields need correcting; nothing was saved."), "error")
-        return _report_page(found, form, 400)
-    attempt(lambda: reporting.save(found, current_user, form.content(), form.loaded_version), _("Saved."))
+        return _report_page(found, form, 400, errors, request.form)
+    attempt(lambda: reporting.save(found, current_user, content, form.loaded_version), _("Saved."))
     return redirect(url_for(".report", report_id=report_id))
 
 
@@ -410,13 +476,58 @@ def submit_report(report_id):
     save = None
     if "version" in request.form and found.status in reporting.EDITABLE:
         form = ReportForm()
-        if not form.validate():
+        content, errors = _report_save(found, form)
+        if not form.validate() or errors:
             flash(_("Some fields need correcting; nothing was saved or submitted."), "error")
-            return _report_page(found, form, 400)
-        save = lambda: reporting.save(found, current_user, form.content(), form.loaded_version)  # noqa: E731
+            return _report_page(found, form, 400, errors, request.form)
+        save = lambda: reporting.save(found, current_user, content, form.loaded_version)  # noqa: E731
     back = url_for(".report", report_id=report_id)
     return save_then_submit(found, "submit", save=save, submit=lambda: reporting.submit(found, current_user),
                             done=_("The report is submitted."), back=back, then=back)
+
+
+@bp.post("/reports/<int:report_id>/files")
+@login_required
+def report_upload(report_id):
+    found = policies.report_for(report_id, current_user, write=True)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("Choose a file first."), "error")
+        return redirect(url_for(".report", report_id=report_id, _anchor="files"))
+    data = upload.read(MAX_FILE_BYTES + 1)
+    attempt(lambda: reporting.upload(found, current_user, request.form.get("kind", ""), upload.filename, data),
+            _("The file is added."))
+    return redirect(url_for(".report", report_id=report_id, _anchor="files"))
+
+
+@bp.post("/reports/<int:report_id>/files/remove")
+@login_required
+def report_remove_file(report_id):
+    found = policies.report_for(report_id, current_user, write=True)
+    file_id = request.form.get("file_id", "")
+    if not file_id.isdigit() or len(file_id) > 9:
+        abort(400)
+    attempt(lambda: reporting.remove(found, current_user, int(file_id)), _("The file is removed."))
+    return redirect(url_for(".report", report_id=report_id, _anchor="files"))
+
+
+@bp.get("/reports/<int:report_id>/files/<int:file_id>")
+@login_required
+def report_file(report_id, file_id):
+    found = policies.report_for(report_id, current_user)
+    row = reporting.download(found, current_user, file_id)
+    db.session.commit()  # the download is logged
+    return send_report_file(row)
+
+
+def send_report_file(row):
+    from flask import Response
+    from urllib.parse import quote
+
+    response = Response(row.content or b"", mimetype=row.content_type)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(row.filename)}"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # --- the budget table of a budgeted call (app/services/budget.py) ---------------------------------------------
@@ -524,3 +635,39 @@ def remove_attachment(app_id, file_id):
     application = policies.application_for(app_id, current_user, write=True)
     attempt(lambda: attachment_service.remove(application, current_user, file_id), _("The file is removed."))
     return redirect(url_for(".attachments", app_id=app_id))
+
+
+# --- conflicts of interest the NGO names ------------------------------------------------------------------------
+
+@bp.route("/applications/<int:app_id>/conflicts", methods=["GET", "POST"])
+@login_required
+def conflicts(app_id):
+    """While drafting or after submitting, until evaluators are assigned, the NGO names an evaluator of the call's
+    pool it considers conflicted, with its reason (app/services/conflicts.py). Names only: no address is shown."""
+    from app.services import conflicts as conflict_service
+
+    application = policies.application_for(app_id, current_user, write=request.method == "POST")
+    if request.method == "POST":
+        evaluator_id = (request.form.get("evaluator_id") or "").strip()
+        attempt(lambda: conflict_service.name_conflict(
+            application, current_user, int(evaluator_id) if evaluator_id.isdigit() and len(evaluator_id) < 10
+            else -1, request.form.get("reason", "")),
+            _("The conflict of interest is recorded: this evaluator will not be given your applications."))
+        return redirect(url_for(".conflicts", app_id=app_id))
+    problem = conflict_service.naming_problem(application)
+    named = conflict_service.named_by_organisation(application.organisation_id)
+    names = conflict_service.evaluator_names([c.evaluator_id for c in named] + [c.named_by_id for c in named])
+    return render_template("applicant/conflicts.html", application=application, problem=problem, named=named,
+                           names=names, choices=[] if problem else conflict_service.nameable(application),
+                           limit=conflict_service.REASON_LIMIT)
+
+
+@bp.get("/applications/<int:app_id>/timeline")
+@login_required
+def timeline(app_id):
+    """Everything that happened to the application and its grant, in order (app/services/timeline.py)."""
+    from app.services import timeline as timeline_service
+
+    application = policies.application_for(app_id, current_user)
+    return render_template("applicant/timeline.html", application=application,
+                           entries=timeline_service.grant_timeline(application, current_user, current_lang()))

@@ -10,7 +10,7 @@ from app.extensions import db, login_manager
 from app.forms import FlaskForm
 from app.forms.accounts import (AcceptInvitationForm, ChangePasswordForm, ForgotPasswordForm, LoginForm,
                                 NewPasswordForm, RegisterForm)
-from app.models import Message
+from app.models import Message, User
 from app.services import accounts, invitations, password_reset, registration
 from app.views.common import current_lang, safe_next
 
@@ -64,7 +64,7 @@ def register():
                 legal_form=form.legal_form.data, iban=form.iban.data,
                 organisation_email=form.organisation_email.data, address=form.address.data or "",
                 user_name=form.user_name.data, email=form.email.data, password=form.password.data,
-                language=current_lang())
+                language=current_lang(), municipality=form.municipality.data or "")
             db.session.commit()
         except Refused as refused:
             db.session.rollback()
@@ -183,6 +183,63 @@ def invitation(token):
                   "success")
             return redirect(url_for("applicant.home"))
     return render_template("auth/invitation.html", form=form, invitation=found)
+
+
+@bp.route("/evaluator/welcome/<welcome_token>", methods=["GET", "POST"])
+def evaluator_welcome(welcome_token):
+    """An invited evaluator's link (app/services/evaluators.py): they choose their password, then log in. Only the
+    POST sets it; an expired, forged or used link says which, on the login page."""
+    from app.services import evaluators
+
+    form = NewPasswordForm()
+    try:
+        invited = evaluators.invited(welcome_token)
+    except Refused as refused:
+        flash(refused.message, "error")
+        return redirect(url_for(".login"))
+    if form.validate_on_submit():
+        try:
+            evaluators.accept(welcome_token, form.password.data)
+            db.session.commit()
+        except Refused as refused:
+            db.session.rollback()
+            flash(refused.message, "error")
+        else:
+            logout_user()
+            flash(_("Your password is set. Log in with your e-mail and the new password."), "success")
+            return redirect(url_for(".login"))
+    return render_template("auth/evaluator_welcome.html", form=form, invited=invited)
+
+
+@bp.route("/messages/settings", methods=["GET", "POST"])
+@login_required
+def message_settings():
+    """Which messages also come by e-mail: a choice per kind; legal notices always do."""
+    from app.services import notifications
+
+    form = FlaskForm()
+    if request.method == "POST" and request.form.get("listed") != "1":
+        abort(400)  # not the settings form: an empty choice would switch every kind off
+    if form.validate_on_submit():
+        user = db.session.get(User, current_user.id)
+        listed = {key for key, _kind in notifications.choosable(user)}
+        notifications.set_email_off(user, listed - set(request.form.getlist("by_email")))
+        db.session.commit()
+        flash(_("Your choice is saved."), "success")
+        return redirect(url_for(".message_settings"))
+    return render_template("auth/message_settings.html", form=form, kinds=notifications.choosable(current_user),
+                           off=set(current_user.email_off_kinds or []))
+
+
+@bp.get("/my-data.zip")
+@login_required
+def personal_data():
+    """Everything the system holds about the person logged in (app/services/personal_data.py)."""
+    from app.services import personal_data as personal_data_service
+
+    return personal_data_service.archive(current_user), 200, {
+        "Content-Type": "application/zip", "Cache-Control": "private, no-store",
+        "Content-Disposition": 'attachment; filename="pumpurs-grants-my-data.zip"'}
 
 
 @bp.get("/messages")

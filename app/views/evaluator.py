@@ -1,7 +1,7 @@
 """The evaluator's pages: the queue, the conflict-of-interest declaration, the scoring sheet."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import case, select
@@ -9,11 +9,11 @@ from sqlalchemy.orm import selectinload
 
 from app import policies
 from app.errors import NotFound
-from app.forms.reviews import ActionForm, score_sheet
+from app.forms.reviews import ActionForm, ConsensusNoteForm, score_sheet
 from app.models import Application, Assignment
-from app.services import evaluation
+from app.services import evaluation, reviews
 from app.services.workflow import fire, offers
-from app.views.common import attempt, current_lang, only_role, paginate, save_then_submit
+from app.views.common import attempt, confirmed, current_lang, only_role, paginate
 
 bp = Blueprint("evaluator", __name__, url_prefix="/evaluate")
 
@@ -49,7 +49,7 @@ def _assignment(assignment_id: int) -> Assignment:
     return assignment
 
 
-def _assignment_page(found: Assignment, sheet=None, status: int = 200):
+def _assignment_page(found: Assignment, sheet=None, status: int = 200, missing=()):
     """The one page of an assignment; what it shows depends on the assignment's state (see the template)."""
     application = found.application
     context = {"assignment": found, "application": application, "call": application.call,
@@ -57,18 +57,27 @@ def _assignment_page(found: Assignment, sheet=None, status: int = 200):
                "declaration": _(evaluation.DECLARATION), "show_declared_conflicts": False}
     if found.status == "accepted":
         if sheet is None:
-            sheet = score_sheet(application.call.criteria, current_lang())
+            sheet = score_sheet(application.call.criteria, current_lang(), formdata=None)
             sheet.fill(found.scores)
-        context["sheet"] = sheet
+        context.update(sheet=sheet, missing=missing, result=reviews.sheet_result(application.call, sheet.values()))
     elif found.status == "submitted":
-        context["scores"] = {s.criterion_id: s for s in found.scores}
+        context.update(scores={s.criterion_id: s for s in found.scores}, others=reviews.other_reviews(found),
+                       result=reviews.sheet_result(application.call, {s.criterion_id: s.half_points
+                                                                      for s in found.scores}))
+        if reviews.others_visible(found):
+            context.update(notes=reviews.consensus_notes(application),
+                           note_form=(ConsensusNoteForm(formdata=None)
+                                      if reviews.may_write_consensus_note(found, current_user) else None))
     return render_template("evaluator/assignment.html", **context), status
 
 
 @bp.get("/assignments/<int:assignment_id>")
 @login_required
 def assignment(assignment_id):
-    return _assignment_page(_assignment(assignment_id))
+    """`?check=1` (where a refused submit leads): with everything still missing for submitting, listed."""
+    found = _assignment(assignment_id)
+    check = request.args.get("check") == "1" and found.status == "accepted"
+    return _assignment_page(found, missing=reviews.missing_items(found) if check else ())
 
 
 @bp.post("/assignments/<int:assignment_id>/action")
@@ -106,29 +115,63 @@ def _invalid(found: Assignment, sheet):
     return _assignment_page(found, sheet, 400)
 
 
+def _save(found: Assignment, sheet):
+    """Store the sheet as typed (blank scores taken back); a comment without a score is said to be not kept."""
+    evaluation.save_scores(found, current_user, sheet.scores(), cleared=sheet.cleared())
+    for criterion in sheet.unsaved_comments():
+        flash(_("Criterion %(code)s: a comment is kept only with a score or “not applicable”.", code=criterion.code),
+              "warning")
+
+
 @bp.post("/assignments/<int:assignment_id>/save")
 @login_required
 def save(assignment_id):
+    """A draft may be incomplete, never invalid: a score off its scale refuses the whole save, and the page shows
+    everything as typed with a message at each bad value."""
     found = _assignment(assignment_id)
     sheet, valid = _parsed_sheet(found)
     if not valid:
         return _invalid(found, sheet)
-    attempt(lambda: evaluation.save_scores(found, current_user, sheet.scores()),
-            _("Scores saved. You can come back and change them until you submit."))
+    attempt(lambda: _save(found, sheet), _("Scores saved. You can come back and change them until you submit."))
     return redirect(url_for(".assignment", assignment_id=assignment_id))
 
 
 @bp.post("/assignments/<int:assignment_id>/submit")
 @login_required
 def submit(assignment_id):
-    """Save the sheet, then submit the review. If submission is refused, the saved scores stay saved. Submitting is
-    for good: first a page that asks, whose button posts the same sheet again with confirmed=1."""
+    """Save the sheet, then submit the review. What is still missing is listed on the page it leads back to, every
+    item at once, each linked to its field, and the saved scores stay saved. Submitting is for good: first a page that asks, whose button posts
+    the same sheet again with confirmed=1."""
     found = _assignment(assignment_id)
     sheet, valid = _parsed_sheet(found)
     if not valid:
         return _invalid(found, sheet)
-    return save_then_submit(
-        found, "submit_review", save=lambda: evaluation.save_scores(found, current_user, sheet.scores()),
-        submit=lambda: fire(found, "submit_review", current_user), done=_("Your review is submitted. Thank you."),
-        back=url_for(".assignment", assignment_id=assignment_id), then=url_for(".queue"),
-        kept=_("Your scores are saved, but the review is not submitted yet."))
+    back = url_for(".assignment", assignment_id=assignment_id)
+    if not attempt(lambda: _save(found, sheet)):
+        return redirect(back)
+    kept = _("Your scores are saved, but the review is not submitted yet.")
+    if reviews.missing_items(found):  # listed on the page, every one, from what is now stored
+        flash(kept, "info")
+        return redirect(url_for(".assignment", assignment_id=assignment_id, check=1, _anchor="sheet-missing"))
+    asked = confirmed(found, "submit_review", back=back)
+    if asked is not None:
+        return asked
+    if attempt(lambda: fire(found, "submit_review", current_user), _("Your review is submitted. Thank you.")):
+        return redirect(url_for(".queue"))
+    flash(kept, "info")
+    return redirect(back)
+
+
+@bp.post("/assignments/<int:assignment_id>/consensus-note")
+@login_required
+def consensus_note(assignment_id):
+    """A consensus note on the application, once the evaluator's own review is in (if the call allows)."""
+    found = _assignment(assignment_id)
+    form = ConsensusNoteForm()
+    if not form.validate():
+        for errors in form.errors.values():
+            flash(str(errors[0]), "error")
+    else:
+        attempt(lambda: reviews.add_consensus_note(found, current_user, form.text.data),
+                _("Your consensus note is recorded."))
+    return redirect(url_for(".assignment", assignment_id=assignment_id, _anchor="consensus"))

@@ -285,7 +285,7 @@ def test_competition_clicked_through(lang, live_server, visitor, stub_pdfs):
     expect(badge(page)).to_have_text(state_label("call", "evaluation", lang))
 
     # --- each evaluator declares no conflict, scores and submits ---------------------------------------------------
-    for (email, name), scores in zip(evaluator_logins, (("9", "8"), ("9", "8"))):
+    for (email, name), scores in zip(evaluator_logins, (("4.5", "4"), ("4.5", "4"))):  # points (9 and 8 half points)
         expert = visitor(server, lang, name)
         epage = expert.page
         expert.login(email, PASSWORD)
@@ -299,8 +299,8 @@ def test_competition_clicked_through(lang, live_server, visitor, stub_pdfs):
         assert _("Declaration recorded. You can now read and score the application.") in expert.flashes()
         expect(badge(epage)).to_have_text(state_label("review", "accepted", lang))
         sheet = epage.locator("#score-sheet")
-        for select_box, value in zip(sheet.locator("select[name^=score_]").all(), scores):
-            select_box.select_option(value)
+        for number_field, value in zip(sheet.locator("input.score-input").all(), scores):
+            number_field.fill(value)
         for comment in sheet.locator("textarea[name^=comment_]").all():
             comment.fill("Pamatots vērtējums: jaunieši paši plāno aktivitātes.")
         if email == evaluator_logins[0][0]:
@@ -613,7 +613,7 @@ def test_eight_evaluators_declare_and_submit_at_once(live_server):
         page = f"/evaluate/assignments/{assignment_id}"
         barrier.wait()
         assert person.post_form(page, f"{page}/action", {"trigger": "declare_no_conflict"}) == (302, page)
-        scores = {f"score_{c}": str(6 + (i + n) % 5) for n, c in enumerate(criteria)}
+        scores = {f"score_{c}": str((6 + (i + n) % 5) / 2).removesuffix(".0") for n, c in enumerate(criteria)}  # points
         comments = {f"comment_{c}": f"Eksperta {i} komentārs." for c in criteria}
         # as the confirmation page's button posts it (submitting is irreversible; the page: test_offers.py)
         sheet = {**scores, **comments, "confirmed": "1"}
@@ -626,7 +626,8 @@ def test_eight_evaluators_declare_and_submit_at_once(live_server):
         for (email, assignment_id), scores in zip(plan, given):
             assignment = session.get(Assignment, assignment_id)
             assert assignment.status == "submitted", (email, assignment.status)
-            assert {f"score_{s.criterion_id}": str(s.half_points) for s in assignment.scores} == scores
+            assert {f"score_{s.criterion_id}": str(s.half_points / 2).removesuffix(".0")
+                    for s in assignment.scores} == scores
             moves = [e.trigger for e in session.scalars(select(AuditEvent).where(
                 AuditEvent.entity_type == "assignment", AuditEvent.entity_id == assignment_id)
                 .order_by(AuditEvent.id))]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -410,6 +411,12 @@ def test_ranking_is_shown_confirmed_and_published_only_with_the_confirmation(adm
                       data={"trigger": "confirm_ranking", "back": "ranking", "confirmed": "1"})
     protocol = db.session.scalar(select(RankingProtocol).where(RankingProtocol.call_id == call.id))
     assert protocol is not None and protocol.confirmed_by == admin.id
+    # the page now says the ranking is confirmed, with the protocol's number and date, and no longer provisional
+    page = admin_client.get(f"/admin/calls/{call.id}/ranking").get_data(as_text=True)
+    state = re.search(r'id="ranking-state">(.*?)</p>', page, re.S).group(1)
+    day = protocol.confirmed_at.astimezone(ZoneInfo("Europe/Riga")).strftime("%d.%m.%Y")
+    assert f"The ranking is confirmed: commission protocol No. 1 of {day}." in state
+    assert "Provisional" not in page and "provisional" not in page
 
     asked = admin_client.post(f"/admin/calls/{call.id}/fire", data={"trigger": "publish_results"})
     db.session.refresh(call)
@@ -424,6 +431,28 @@ def test_ranking_is_shown_confirmed_and_published_only_with_the_confirmation(adm
     assert (first.status, second.status) == ("funded", "reserve")
     page = admin_client.get(f"/admin/calls/{call.id}/ranking").get_data(as_text=True)
     assert f"/documents/{protocol.document_id}" in page
+
+
+def test_the_ranking_page_explains_each_placement_and_every_override(admin_client, admin, make_call,
+                                                                    make_applications):
+    call = make_call(state="announced", when="past", organiser=admin.organisers[0], admin=admin, projects=1)
+    first, second, third = make_applications(call, ["funded", "reserve", "rejected"])
+    factories._fire(first, "decline", factories.member_of(first))
+    factories._fire(second, "promote", admin, "Atbalstītais atteicās; nākamais rezervē.")
+    page = admin_client.get(f"/admin/calls/{call.id}/ranking").get_data(as_text=True)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)).replace("&nbsp;", " ")
+    assert "passes: 22.5 points, at least the pass mark of 15, and every criterion minimum met" in text
+    assert "fails: total 7.5 points, below the pass mark of 15 points; criterion 2.1: 1.5 points, below its " \
+           "minimum of 3 points" in text
+    assert "tie was broken by earlier submission" not in text  # 22.5 and 17.5: no tie here
+    assert f"The budget of €4,600.00 runs out at rank 2 ({second.number}, €4,600.00)" in text
+    reserve = text[text.index("Reserve list, in order"):]
+    assert second.number in reserve[:200]
+    overrides = text[text.index("Results set by hand"):]
+    assert "Atbalstītais atteicās; nākamais rezervē." in overrides and admin.name in overrides
+    main = text[text.index("Ranking " + call.code):]
+    for key in ("submitted_at", "mean_all", "closest_two", "strict", "skip", "total_below_pass_mark", "minimum:2"):
+        assert key not in main, key
 
 
 def test_a_payment_is_marked_paid_with_its_bank_reference(client, login_as, make_payment):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 
 import pytest
@@ -372,3 +373,167 @@ def test_a_lump_sum_call_takes_no_cost_categories(admin_client):
     assert db.session.scalar(select(func.count(BudgetLine.id))) == 0
     db.session.expire_all()
     assert db.session.get(Call, draft_call.id).cost_categories == []
+
+
+# --- the budget in the applications CSV and in the submission e-mail -------------------------------------------------
+
+def test_the_applications_csv_has_a_column_per_cost_category_and_the_budget_total(call, client, stub_pdfs):
+    import csv
+    import io
+
+    submitted = factories.make_application(call, "submitted")  # the builder's lines: 2 000,00 € staff + materials
+    factories.login_as(client, factories.admin_of(call))  # Latvian
+
+    body = client.get(f"/admin/calls/{call.id}/applications.csv").get_data().decode("utf-8-sig")
+
+    rows = list(csv.reader(io.StringIO(body), delimiter=";"))
+    assert rows[0][-4:] == ["Personāls (EUR)", "Materiāli (EUR)", "Administrācija (EUR)", "budget_total_eur"]
+    (row,) = [r for r in rows[1:] if r[0] == submitted.number]
+    assert row[-4:] == ["2000.00", "2000.00", "0.00", "4000.00"]
+
+
+def test_the_csv_of_a_lump_sum_call_has_no_budget_columns(client, stub_pdfs):
+    import csv
+    import io
+
+    lump = factories.make_application(state="submitted")
+    factories.login_as(client, factories.admin_of(lump.call))
+    body = client.get(f"/admin/calls/{lump.call.id}/applications.csv").get_data().decode("utf-8-sig")
+    header = next(csv.reader(io.StringIO(body), delimiter=";"))
+    assert header[-1] == "amount_eur" and "budget_total_eur" not in header
+
+
+@pytest.mark.parametrize("language", ["lv", "en"])
+def test_the_submission_email_lists_the_budget_lines_escaped_in_the_members_language(client, draft, language):
+    from app.models import Message, User
+
+    member = db.session.get(User, factories.member_of(draft).id)
+    member.language = language
+    db.session.commit()
+    lines = [*GOOD[:2], ("administration", "<script>alert(1)</script> & Co", "1", "250")]
+    assert client.post(url(draft), data=form(draft, *lines)).status_code == 302
+    assert client.post(f"/apply/applications/{draft.id}/submit", data={"confirmed": "1"}).status_code == 302
+
+    message = db.session.scalars(select(Message).where(Message.user_id == member.id)
+                                 .order_by(Message.id.desc())).first()
+    if language == "lv":
+        expected = ["Personāls: Projekta vadītājs, mēneši — 6 × 350,00\u00a0€ = 2\u00a0100,00\u00a0€",
+                    "Materiāli: Darbnīcu materiāli — 12 × 45,50\u00a0€ = 546,00\u00a0€",
+                    "Administrācija: <script>alert(1)</script> & Co — 1 × 250,00\u00a0€ = 250,00\u00a0€",
+                    "Kopā: 2\u00a0896,00\u00a0€"]
+    else:
+        expected = ["Staff: Projekta vadītājs, mēneši — 6 × €350.00 = €2,100.00",
+                    "Materials: Darbnīcu materiāli — 12 × €45.50 = €546.00",
+                    "Administration: <script>alert(1)</script> & Co — 1 × €250.00 = €250.00",
+                    "Total: €2,896.00"]
+    for line in expected:
+        assert line in message.body_text, message.body_text
+    assert "<script>" not in message.body_html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in message.body_html
+    assert ("2\u00a0896,00\u00a0€" if language == "lv" else "€2,896.00") in message.body_html
+    assert ("Darbnīcu materiāli</td><td align=\"right\">12</td>") in message.body_html
+
+
+# --- the admin's category form: shown again as typed, edited, moved ----------------------------------------------------
+
+def test_a_wrong_category_form_is_shown_again_as_typed_with_the_error_beside_the_field(admin_client):
+    draft_call = factories.make_call("draft", "budgeted")
+    client = admin_client(draft_call)
+
+    response = client.post(f"/admin/calls/{draft_call.id}/cost-categories",
+                           data={"label_lv": "Ceļa izdevumi <b>", "label_en": "Travel", "cap_percent": "101"})
+
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert re.search(r'id="category-label_lv"[^>]*value="Ceļa izdevumi &lt;b&gt;"', body)
+    assert re.search(r'id="category-cap_percent"[^>]*value="101"', body)
+    after_cap = body[body.index('id="category-cap_percent"'):]
+    error = re.search(r'<div class="invalid-feedback d-block">([^<]+)</div>', after_cap).group(1)
+    assert "1" in error and "100" in error  # the range, beside the field it is about
+    cap_input = body[body.rindex("<input", 0, body.index('id="category-cap_percent"')):].split(">")[0]
+    assert "is-invalid" in cap_input
+    assert flashes(client) == []  # said on the page, not flashed for the next one
+    db.session.expire_all()
+    assert [c.code for c in db.session.get(Call, draft_call.id).cost_categories] == ["staff", "materials"]
+
+
+def test_a_category_name_the_call_has_is_said_beside_the_name(admin_client):
+    draft_call = factories.make_call("draft", "budgeted")
+    client = admin_client(draft_call)
+
+    response = client.post(f"/admin/calls/{draft_call.id}/cost-categories",
+                           data={"label_lv": "personāls", "label_en": "People", "cap_percent": ""})
+
+    assert response.status_code == 409
+    assert _lv("The call already has a cost category of this name.") in page_text(response)
+    assert re.search(r'value="personāls"', response.get_data(as_text=True))
+    db.session.expire_all()
+    assert len(db.session.get(Call, draft_call.id).cost_categories) == 2
+
+
+def test_the_admin_edits_a_category_and_its_code_stays(admin_client):
+    draft_call = factories.make_call("draft", "budgeted")
+    client = admin_client(draft_call)
+    staff = draft_call.cost_categories[0]
+    page = client.get(f"/admin/calls/{draft_call.id}/cost-categories/{staff.id}").get_data(as_text=True)
+    assert re.search(r'id="category-label_lv"[^>]*value="Personāls"', page)
+
+    response = client.post(f"/admin/calls/{draft_call.id}/cost-categories/{staff.id}",
+                           data={"label_lv": "Atlīdzība", "label_en": "Pay", "cap_percent": "60"})
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    changed = db.session.get(Call, draft_call.id).cost_categories[0]
+    assert (changed.code, changed.label_lv, changed.label_en, changed.cap_percent) == ("staff", "Atlīdzība", "Pay", 60)
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "call",
+                                                        AuditEvent.entity_id == draft_call.id)
+                               .order_by(AuditEvent.id.desc())).first()
+    recorded = json.loads(event.data)
+    assert recorded["cost_category_changed"] == "staff" and recorded["before"]["label_lv"] == "Personāls"
+
+    wrong = client.post(f"/admin/calls/{draft_call.id}/cost-categories/{staff.id}",
+                        data={"label_lv": "", "label_en": "Pay", "cap_percent": "abc"})
+    assert wrong.status_code == 400 and re.search(r'id="category-cap_percent"[^>]*value="abc"',
+                                                  wrong.get_data(as_text=True))
+    db.session.expire_all()
+    assert db.session.get(Call, draft_call.id).cost_categories[0].label_lv == "Atlīdzība"
+
+
+def test_the_admin_moves_categories_up_and_down_while_a_draft(admin_client):
+    draft_call = factories.make_call("draft", "budgeted")
+    budget.add_category(draft_call, factories.admin_of(draft_call), label_lv="Administrācija",
+                        label_en="Administration", cap_percent=10)
+    db.session.commit()
+    client = admin_client(draft_call)
+    staff, materials, administration = draft_call.cost_categories
+    base = f"/admin/calls/{draft_call.id}/cost-categories"
+
+    assert client.post(f"{base}/{administration.id}/move", data={"direction": "up"}).status_code == 302
+    db.session.expire_all()
+    assert [c.code for c in db.session.get(Call, draft_call.id).cost_categories] == [
+        "staff", "administration", "materials"]
+    client.post(f"{base}/{staff.id}/move", data={"direction": "down"})
+    client.post(f"{base}/{staff.id}/move", data={"direction": "down"})
+    client.post(f"{base}/{staff.id}/move", data={"direction": "down"})  # already last: nothing moves
+    db.session.expire_all()
+    assert [c.code for c in db.session.get(Call, draft_call.id).cost_categories] == [
+        "administration", "materials", "staff"]
+    assert client.post(f"{base}/{staff.id}/move", data={"direction": "sideways"}).status_code == 400
+    page = page_text(client.get(f"/admin/calls/{draft_call.id}"))
+    assert page.index("Administrācija") < page.index("Materiāli") < page.index("Personāls")
+
+
+def test_an_announced_calls_categories_can_be_neither_edited_nor_moved(admin_client):
+    draft_call = factories.make_call("draft", "budgeted")
+    factories.advance_call(draft_call, "announced")
+    client = admin_client(draft_call)
+    staff, materials = draft_call.cost_categories
+    base = f"/admin/calls/{draft_call.id}/cost-categories"
+
+    client.post(f"{base}/{staff.id}", data={"label_lv": "Cits", "label_en": "Other", "cap_percent": ""})
+    assert _lv("The call is announced; its definition is frozen.") in flashes(client)
+    client.post(f"{base}/{materials.id}/move", data={"direction": "up"})
+    assert _lv("The call is announced; its definition is frozen.") in flashes(client)
+    db.session.expire_all()
+    assert [(c.code, c.label_lv) for c in db.session.get(Call, draft_call.id).cost_categories] == [
+        ("staff", "Personāls"), ("materials", "Materiāli")]

@@ -160,6 +160,20 @@ def test_2022_tie_minimum_promotion_and_ineligibility(demo):
     assert len(answered) == 1 and answered[0].answer_sha256
 
 
+def test_2022_shows_a_consensus_note_on_the_rejected_application(demo):
+    from app.models import AuditEvent, ConsensusNote
+
+    call = _call("PMP-2022")
+    assert call.show_scores_after_review
+    (note,) = db.session.scalars(select(ConsensusNote).join(Application).where(Application.call_id == call.id)).all()
+    rejected = db.session.scalar(select(Decision).where(Decision.application_id == note.application_id,
+                                                        Decision.outcome == "rejected"))
+    assert rejected is not None and "2.4.1" in note.text  # it explains the minimum that failed
+    assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.entity_type == "application",
+                                                         AuditEvent.entity_id == note.application_id,
+                                                         AuditEvent.trigger == "consensus_note"))
+
+
 def test_2022_reports_all_approved(demo):
     call = _call("PMP-2022")
     reports = db.session.scalars(select(Report).join(Application).where(Application.call_id == call.id)).all()
@@ -217,3 +231,15 @@ def test_the_budgeted_call_shows_every_budget_screen(demo):
     # 96 × 15,00 + 6 × 42,50 + 2 × 180,00 + 150,00; and 36 × 18,00 + 640,00 + 120,00
     assert applications["submitted"].amount_cents == 220_500 and len(applications["submitted"].budget_lines) == 4
     assert applications["draft"].amount_cents == 140_800 and len(applications["draft"].budget_lines) == 3
+
+
+def test_no_stored_text_names_a_number_not_yet_taken(demo):
+    """The demo goes on after each submission in the same transaction; the promotion's note names the number of
+    the application that declined, which must be its real number, never the submission's stand-in."""
+    from app.models import AuditEvent, Message
+
+    promoted = db.session.scalars(select(AuditEvent).where(AuditEvent.trigger == "promote")).all()
+    assert promoted and all("PMP-2022-" in event.note for event in promoted)
+    for text in (*db.session.scalars(select(AuditEvent.note)), *db.session.scalars(select(AuditEvent.data)),
+                 *db.session.scalars(select(Message.body_text))):
+        assert "[number-pending-" not in (text or "")

@@ -145,7 +145,7 @@ def test_before_declaring_the_evaluator_sees_the_number_and_nothing_of_the_conte
     assert TITLE not in page and SUMMARY not in page and 'name="score_' not in page
     assert e1.get(f"/documents/{world.receipt_document_id}").status_code == 404  # not even the receipt
     assert e1.post(f"/evaluate/assignments/{world.scorer}/save",
-                   data={f"score_{world.criteria[0]}": "6"}, follow_redirects=True).status_code == 200
+                   data={f"score_{world.criteria[0]}": "3"}, follow_redirects=True).status_code == 200
     assert stored_scores(app, world.scorer) == {}  # a score before the declaration is refused
 
 
@@ -159,32 +159,37 @@ def test_declare_score_and_submit(app, world):
     page = text(e1.get(f"/evaluate/assignments/{world.scorer}"))
     assert TITLE in page and SUMMARY in page
     assert "Pēteris Kļaviņš" not in page  # the applicant's declared conflicts are for the admin, not the evaluator
-    assert '<option value="7">3.5</option>' in page  # half points of 2.2, shown as points
-    assert '<option value="3">' not in page.split(f'name="score_{quality}"')[1].split("</select>")[0]  # whole only
+    # a points field per criterion in its step: half points for 2.2, whole points for 2.4.1
+    relevance_input = page.split(f'id="score_{relevance}"')[1].split(">")[0]
+    quality_input = page.split(f'id="score_{quality}"')[1].split(">")[0]
+    assert 'type="number"' in page and 'max="5"' in relevance_input and 'step="0.5"' in relevance_input
+    assert 'step="1"' in quality_input
     assert "not applicable" in page and "excellent" in page
 
     # Values outside the scale are refused and nothing is stored.
     response = e1.post(f"/evaluate/assignments/{world.scorer}/save",
-                       data={f"score_{relevance}": "11", f"score_{quality}": "3"}, follow_redirects=True)
-    assert response.status_code == 400 and "Not a valid choice" in text(response)
+                       data={f"score_{relevance}": "11", f"score_{quality}": "1.5"}, follow_redirects=True)
+    assert response.status_code == 400
+    assert "Criterion 2.2: the score must be from 0 to 5 in steps of 0.5." in text(response)
+    assert "Criterion 2.4.1: the score must be from 0 to 5 in steps of 1." in text(response)
     assert "nothing was saved" in text(response) and stored_scores(app, world.scorer) == {}
 
     # A draft save: one scored, one "not applicable".
     e1.post(f"/evaluate/assignments/{world.scorer}/save",
-            data={f"score_{relevance}": "7", f"comment_{relevance}": "", f"score_{quality}": "na"})
+            data={f"score_{relevance}": "3.5", f"comment_{relevance}": "", f"score_{quality}": "na"})
     assert stored_scores(app, world.scorer) == {relevance: (7, ""), quality: (None, "")}
     page = text(e1.get(f"/evaluate/assignments/{world.scorer}"))
-    assert '<option selected value="7">3.5</option>' in page
+    assert 'value="3.5"' in page.split(f'id="score_{relevance}"')[1].split(">")[0]
 
     # Submitting without the required comment is refused with the guard's reason; the scores stay saved.
     response = e1.post(f"/evaluate/assignments/{world.scorer}/submit",
-                       data={f"score_{relevance}": "7", f"score_{quality}": "8"}, follow_redirects=True)
+                       data={f"score_{relevance}": "3.5", f"score_{quality}": "4"}, follow_redirects=True)
     assert "Criterion 2.2 needs a comment." in text(response)
     assert assignment(app, world.scorer).status == "accepted"
     assert stored_scores(app, world.scorer)[quality] == (8, "")
 
     # Submitting is for good: the first press saves the sheet and asks; only the confirmation submits.
-    sheet = {f"score_{relevance}": "7", f"comment_{relevance}": "Skaidrs mērķis.", f"score_{quality}": "8"}
+    sheet = {f"score_{relevance}": "3.5", f"comment_{relevance}": "Skaidrs mērķis.", f"score_{quality}": "4"}
     asked = e1.post(f"/evaluate/assignments/{world.scorer}/submit", data=sheet)
     assert "This cannot be undone." in text(asked) and 'name="confirmed" value="1"' in text(asked)
     assert assignment(app, world.scorer).status == "accepted"
@@ -220,9 +225,11 @@ def test_a_recused_evaluator_sees_nothing_of_the_application(app, world):
 def test_a_conflict_found_after_assignment_hides_the_application(app, world):
     with app.app_context():
         assigned = db.session.get(Assignment, world.conflicted)
+        member = db.session.scalar(select(User.id).where(
+            User.organisation_id == assigned.application.organisation_id))  # who named it (issue 7)
         db.session.add(ConflictOfInterest(evaluator_id=assigned.evaluator_id,
                                           organisation_id=assigned.application.organisation_id, source="applicant",
-                                          note="declared by the applicant"))
+                                          note="declared by the applicant", named_by_id=member))
         db.session.commit()
     e3 = browser(app, "e3@eksperti.lv")
     assert e3.get(f"/evaluate/assignments/{world.conflicted}").status_code == 404

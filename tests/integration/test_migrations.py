@@ -179,3 +179,22 @@ def test_a_populated_database_goes_down_and_up_again(empty):
         applications = connection.execute(text("SELECT count(*) FROM applications")).scalar()
     assert [(id_, bool(current)) for id_, current in rows] == [(first, False), (first + 1, True)]
     assert applications >= 1  # the rebuilt tables kept their rows
+
+
+def test_existing_protocols_are_numbered_within_their_call(empty):
+    """Protocols stored before a6e1c0de0012 had only the table's id: the upgrade numbers them 1, 2, … per call."""
+    runner, engine = empty
+    flask_db(runner, "upgrade")
+    with runner.app.app_context():
+        calls = [factories.make_application(state="funded").call_id for _ in range(2)]
+        db.session.remove()
+    flask_db(runner, "downgrade", "a6e1c0de0011")
+    with engine.begin() as connection:  # a second protocol of the first call, stored after the second call's
+        connection.execute(text(
+            "INSERT INTO ranking_protocols (call_id, confirmed_by, confirmed_at, inputs_sha256, ranking) "
+            "SELECT call_id, confirmed_by, confirmed_at, inputs_sha256, ranking FROM ranking_protocols "
+            "WHERE call_id = :c"), {"c": calls[0]})
+    flask_db(runner, "upgrade")
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT call_id, number FROM ranking_protocols ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [(calls[0], 1), (calls[1], 1), (calls[0], 2)]

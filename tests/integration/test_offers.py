@@ -190,7 +190,7 @@ def submit_review():
     assignment = factories.make_assignment("accepted")
     sheet = {}
     for criterion in assignment.application.call.criteria:
-        sheet[f"score_{criterion.id}"] = "8"
+        sheet[f"score_{criterion.id}"] = "4"  # points (8 half points)
         sheet[f"comment_{criterion.id}"] = "Pamatots vērtējums."
     return (db.session.get(type(assignment.evaluator), assignment.evaluator_id),
             f"/evaluate/assignments/{assignment.id}/submit", sheet, assignment, None, ("accepted", "submitted"))

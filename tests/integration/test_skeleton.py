@@ -112,7 +112,7 @@ GUIDED_STEPS = {"project": ("title", "summary", "objectives", "start_on", "end_o
                 "activities": ("activities",), "participants": ("target_group", "participants", "participants_at_risk"),
                 "results": (), "declarations": ("declared_conflicts", "declarations")}
 REPORT = {"activities": "Notika 12 darbnīcas.", "participants": "16", "participants_at_risk": "9",
-          "results": "Kavējumi samazinājās par trešdaļu."}
+          "results": "Kavējumi samazinājās par trešdaļu.", "declaration": "y"}
 
 
 # --- small helpers ---------------------------------------------------------------------------------------------
@@ -382,7 +382,7 @@ def evaluator_reviews(app, evaluator: User, index: int, ngos: list[Ngo], criteri
         assert ngo.title in page(client.get(url))
         sheet = {}
         for criterion, half_points in zip(criteria, SCORES[ngo.key][index]):
-            sheet[f"score_{criterion.id}"] = str(half_points)
+            sheet[f"score_{criterion.id}"] = f"{half_points // 2}.5" if half_points % 2 else str(half_points // 2)
             sheet[f"comment_{criterion.id}"] = f"{criterion.code}: pamatojums {ngo.key} {index + 1}."
         post_confirming(client, f"{url}/submit", sheet, says="Your review is submitted. Thank you.")
         review = fresh(Assignment, assignment_id)
@@ -471,7 +471,8 @@ def ngo_reports_and_admin_approves(admin: FlaskClient, ngo: Ngo, report: Report)
          says="The report is submitted.")
     submitted = fresh(Report, report.id)
     assert (submitted.status, submitted.submitted_at) == ("submitted", clock.now())
-    assert submitted.content == {**REPORT, "participants": 16, "participants_at_risk": 9}
+    assert submitted.content == {**REPORT, "participants": 16, "participants_at_risk": 9, "declaration": True,
+                                 "indicators": [], "spending": []}  # a lump sum call, no indicators planned
     post(admin, f"/admin/reports/{report.id}/fire", {"trigger": "approve"}, says="Done: Approve the report.")
     assert fresh(Report, report.id).status == "approved"
 
@@ -590,7 +591,13 @@ def test_one_competition_from_the_call_to_the_closed_grant(app, runner, smtp_ser
                     says="Done: Close the grant.")
     assert fresh(Application, first.application_id).status == "closed"
     assert "The project is closed" in page(first.client.get(f"/apply/applications/{first.application_id}/view"))
-    assert {m.message["Subject"] for m in postbox.deliver()} == {"Agreement signed: PMP-2030-001"}
+    # the NGO hears of the signature, each approved report, each payment and the closing; the call's admin of the
+    # accepted offer and of each submitted report (issue 8, notifications)
+    delivered = {(m.message["To"], m.message["Subject"]) for m in postbox.deliver()}
+    ngo, officer = first.email, staff["admin"].email
+    assert delivered == {(ngo, "Agreement signed: PMP-2030-001"), (officer, "Offer accepted: PMP-2030-001"),
+                         (officer, "Report submitted: PMP-2030-001"), (ngo, "Report approved: PMP-2030-001"),
+                         (ngo, "Payment made: PMP-2030-001"), (ngo, "Grant closed: PMP-2030-001")}
 
     # 9. The audit trail verifies, and a single edited note breaks it, naming the event.
     submit_event = db.session.scalar(select(AuditEvent.id).where(

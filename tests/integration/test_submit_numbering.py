@@ -65,3 +65,16 @@ def test_a_refused_commit_leaves_no_number_taken(app, db_backend):
     applications.submit(second, member_of(second))
     db.session.commit()
     assert db.session.get(Application, second.id).number == f"{call.number_prefix}-001"
+
+
+def test_an_audit_event_never_seals_a_stand_in_number(app):
+    """A note written in the submission's transaction that names the number would keep the stand-in for good
+    (the event's hash seals it): the trail refuses it."""
+    import pytest
+
+    from app.services import audit
+
+    with pytest.raises(RuntimeError, match="not taken yet"):
+        audit.record("application", 1, "promote", "reserve", "funded", None, note="Atteicās [number-pending-7].")
+    with pytest.raises(RuntimeError, match="not taken yet"):
+        audit.record("application", 1, "promote", "reserve", "funded", None, data={"x": "[number-pending-7]"})

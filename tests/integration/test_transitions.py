@@ -86,7 +86,10 @@ def setup_application(trigger, source, dest):
     application, admin, member = _application(source)
     if trigger == "submit":
         return application, member, None, {}
-    if trigger in ("withdraw", "accept_offer", "decline"):
+    if trigger == "accept_offer":
+        f.render_agreement(application)  # the worker's part of the offer: only a rendered agreement is accepted
+        return application, member, None, {}
+    if trigger in ("withdraw", "decline"):
         return application, member, None, {}
     if trigger == "request_clarification":
         return application, admin, None, {"question": "Kāds ir budžets?",
@@ -133,6 +136,9 @@ def setup_review(trigger, source, dest):
 
 
 def setup_report(trigger, source, dest):
+    if trigger == "allow_early":  # the final report, before the implementation has ended
+        report = f.make_report(source, kind="final")
+        return report, admin_of(report.application.call), NOTE, {}
     report = f.make_report(source)
     member, admin = member_of(report.application), admin_of(report.application.call)
     if trigger == "submit":
@@ -252,7 +258,7 @@ def refusals_review():
     return assignment, [
         ("wrong state", "declare_no_conflict", evaluator, {}, NotAvailable, None),
         ("wrong role", "submit_review", admin, {}, NotAllowed, None),
-        ("failing guard", "submit_review", evaluator, {}, Refused, "Score every criterion (2.1 is missing)."),
+        ("failing guard", "submit_review", evaluator, {}, Refused, "Criterion 2.1 has no score and no comment."),
         ("another evaluator", "submit_review", f.make_user("evaluator"), {}, NotAllowed, None),
     ]
 

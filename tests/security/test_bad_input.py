@@ -503,7 +503,7 @@ def _scores(assignment: Assignment) -> dict:
         select(Score).where(Score.assignment_id == assignment.id))}
 
 
-VALID_SCORES = tuple(str(v) for v in range(11)) + ("na",)
+VALID_SCORES = tuple(f"{v // 2}.5" if v % 2 else str(v // 2) for v in range(11)) + ("na",)  # points, 0–5
 SCORE = st.one_of(st.sampled_from(VALID_SCORES + ("",)), HOSTILE, st.just(OMIT))
 
 
@@ -518,7 +518,7 @@ def test_a_score_sheet_is_saved_whole_or_not_at_all(client, accepted, route, sco
     criteria = assignment.application.call.criteria
     data = {}
     for i, criterion in enumerate(criteria):
-        data[f"score_{criterion.id}"] = scores.get(i, "8")
+        data[f"score_{criterion.id}"] = scores.get(i, "4")
         data[f"comment_{criterion.id}"] = comments.get(i, "Pamatots vērtējums.")
     names = {"foreign": f"score_{foreign}", "unknown": "score_999999", "negative": "score_-1", "text": "score_x"}
     data.update({names[k]: v for k, v in stray.items()})
@@ -547,9 +547,11 @@ def test_a_score_sheet_is_saved_whole_or_not_at_all(client, accepted, route, sco
         sent = data.get(f"score_{criterion.id}", "")
         if sent in VALID_SCORES:
             comment = data.get(f"comment_{criterion.id}", "")
-            assert after[criterion.id] == (None if sent == "na" else int(sent), comment.strip())
-        else:
-            assert sent == "" and after.get(criterion.id) == before.get(criterion.id)
+            assert after[criterion.id] == (None if sent == "na" else int(float(sent) * 2), comment.strip())
+        elif f"score_{criterion.id}" in data:  # sent blank: the number was deleted, a stored score goes with it
+            assert sent.strip() == "" and criterion.id not in after
+        else:  # not sent at all: what was stored stays
+            assert after.get(criterion.id) == before.get(criterion.id)
     if assignment.status == "submitted":
         fire(assignment, "reopen", factories.admin_of(assignment.application.call), "Lūdzu pārskatiet.")
         db.session.commit()

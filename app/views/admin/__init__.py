@@ -1,7 +1,9 @@
 """The programme administrator's pages: calls, applications, checks, assignments, ranking, grants, reports.
 
 One blueprint, its views split by stage: `calls` (a call's definition and steps), `applications` (the call's
-applications, one application, its checks and assignments), `ranking`, `money` (payments, recoveries, reports).
+applications, one application, its checks and assignments), `ranking`, `money` (payments, recoveries, reports),
+`payments` (the payments due, their CSV and SEPA bank batches),
+`exports` (a call's CSV, XLSX and 360Giving files).
 This module holds the blueprint, the staff gate and the small helpers the stages share; no view module imports
 another.
 
@@ -74,4 +76,8 @@ def _redirect_to_application(application: Application, anchor: str | None = None
 
 
 # The views register themselves on `bp` when imported (after `bp` and the helpers above exist).
-from app.views.admin import applications, calls, money, ranking  # noqa: E402,F401
+from app.views.admin import applications, calls, evaluators, exports, money, ranking  # noqa: E402,F401
+from app.views.admin import verification  # noqa: E402,F401
+from app.views.admin import assignment  # noqa: E402,F401
+from app.views.admin import dashboard, timeline  # noqa: E402,F401
+from app.views.admin import payments  # noqa: E402,F401

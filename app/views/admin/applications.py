@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Response, flash, render_template, request, stream_with_context, url_for
+from flask import Response, abort, flash, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -15,7 +15,9 @@ from app.extensions import db
 from app.forms.admin import ApplicationTriggerForm, AssignForm, ClarificationForm, TriggerForm
 from app.forms.admin import checks_form as make_checks_form
 from app.models import Application, Assignment, User
-from app.services import applications, applications_list, evaluation, pages, questions
+from app.forms.agreements import AmendAgreementForm
+from app.services import agreements
+from app.services import applications, applications_list, budget, evaluation, pages, questions, reviews
 from app.services.applications_list import Cursor, ListFilter
 from app.services.workflow import effective_status, fire
 from app.views.admin import (_document_url, _flash_errors, _owned, _redirect_to_application,
@@ -57,6 +59,7 @@ def call_applications_csv(call_id):
     question_labels = [q.label(lang) for q in asked]
     for question in asked:  # read while streaming, after the request's session has let its objects go
         db.session.expunge(question)
+    budget_headers, budget_values = budget.csv_columns(call, lang)  # per cost category, read now, not while streaming
 
     def answers(content):
         given = (content or {}).get("questions") or {}
@@ -65,9 +68,10 @@ def call_applications_csv(call_id):
     def lines():
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-        writer.writerow([*applications_list.CSV_COLUMNS, *question_labels])
+        writer.writerow([*applications_list.CSV_COLUMNS, *question_labels, *budget_headers])
         yield "\ufeff" + buffer.getvalue()
-        for row in applications_list.csv_rows(call_id, chosen, lambda state: label.label(state, lang), answers):
+        for row in applications_list.csv_rows(call_id, chosen, lambda state: label.label(state, lang), answers,
+                                              budget_values):
             buffer.seek(0)
             buffer.truncate()
             writer.writerow(row)
@@ -101,7 +105,40 @@ def _render_application(application: Application, checks_form=None, clarificatio
         clarification_form=clarification_form or ClarificationForm(formdata=None),
         assign_form=AssignForm(formdata=None, evaluators=page.candidates) if page.assignable else None,
         documents=[(label, _document_url(document_id)) for label, document_id in page.document_ids],
-        svg=diagram.to_svg(WORKFLOWS["application"], application.status, lang=current_lang()))
+        svg=diagram.to_svg(WORKFLOWS["application"], application.status, lang=current_lang()),
+        consensus_notes=reviews.consensus_notes(application), agreement=agreements.summary(application),
+        amend_form=AmendAgreementForm(formdata=None))
+
+
+@bp.post("/applications/<int:application_id>/agreement/amend")
+def amend_agreement(application_id):
+    """Issue a new version of the agreement with a reason; the NGO accepts it again."""
+    application = policies.application_for(application_id, current_user, write=True)
+    form = AmendAgreementForm()
+    if not form.validate():
+        _flash_errors(form)
+    else:
+        attempt(lambda: agreements.amend(application, current_user, form.reason.data),
+                _("A new version of the agreement is issued. The organisation is asked to accept it."))
+    return _redirect_to_application(application, "agreement")
+
+
+@bp.get("/agreement-signatures/<int:signature_id>")
+def agreement_signature(signature_id):
+    """An uploaded signed copy, as the NGO sent it, for whoever may see the application; always a download."""
+    from app.models import AgreementSignature
+
+    found = db.session.get(AgreementSignature, signature_id)
+    if found is None:
+        abort(404)
+    policies.application_for(found.application_id, current_user)
+    name = secure_filename(found.original_name) or f"signed.{found.format}"
+    response = Response(found.content, mimetype="application/pdf" if found.format == "pdf"
+                        else "application/vnd.etsi.asic-e+zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["X-Content-SHA256"] = found.sha256
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.post("/applications/<int:application_id>/checks")

@@ -216,9 +216,10 @@ def _blockers(call: Call) -> list[tuple[call_drafts.Problem, str | None]]:
     return found
 
 
-def _anchors(criterion: Criterion) -> list[tuple[int, str]]:
-    """The scale anchors in points order (their keys are half points as text)."""
-    return sorted((int(k), v) for k, v in (criterion.anchors or {}).items() if str(k).isdigit())
+def _anchors(criterion: Criterion) -> list[list[tuple[int, str]]]:
+    """The scale anchors in Latvian, then in English, each in points order (their keys are half points as text)."""
+    return [sorted((int(k), v) for k, v in (anchors or {}).items() if str(k).isdigit())
+            for anchors in (criterion.anchors, criterion.anchors_en)]
 
 
 @bp.post("/calls/<int:call_id>/fire")
@@ -383,19 +384,79 @@ def move_question(call_id, question_id):
 
 # --- cost categories of a budgeted call (app/services/budget.py) ---------------------------------------------
 
-@bp.post("/calls/<int:call_id>/cost-categories")
-def add_cost_category(call_id):
+def _category_of(call: Call, category_id: int):
+    from app.models import CostCategory
+
+    category = db.session.get(CostCategory, category_id)
+    if category is None or category.call_id != call.id:
+        abort(404)
+    return category
+
+
+def _category_save(call: Call, category):
+    """Add (category None) or change a cost category from the posted form. A call whose categories are closed
+    (announced, or not budgeted) goes back to its page with the reason; a wrong form is shown again as typed with
+    each error beside its field, and nothing is saved."""
+    from app.errors import Refused
     from app.forms.calls import CostCategoryForm
     from app.services import budget
 
-    call = policies.call_for_admin(call_id, current_user, write=True)
+    back = redirect(url_for(".call", call_id=call.id, _anchor="cost-categories"))
+    if not attempt(lambda: budget.require_categories_editable(call)):
+        return back
     form = CostCategoryForm()
     if not form.validate():
-        _flash_errors(form)
-    else:
-        fields = form.category_fields()
-        attempt(lambda: budget.add_category(call, current_user, **fields),
-                _("Cost category “%(label)s” added.", label=fields["label_lv"]))
+        return _category_page(call, category, form, 400)
+    fields = form.category_fields()
+    try:
+        if category is None:
+            budget.add_category(call, current_user, **fields)
+        else:
+            budget.update_category(category, current_user, **fields)
+        db.session.commit()
+    except Refused as refused:  # e.g. a name the call already has: said beside the names, as typed
+        db.session.rollback()
+        form.label_lv.errors = [*form.label_lv.errors, refused.message]
+        return _category_page(call, category, form, 409)
+    flash(_("Cost category “%(label)s” added.", label=fields["label_lv"]) if category is None
+          else _("Cost category “%(label)s” saved.", label=fields["label_lv"]), "success")
+    return back
+
+
+def _category_page(call: Call, category, form, status: int = 200):
+    editable = call.status == "draft" and call.funding_mode == "budgeted" and policies.administers(current_user, call)
+    return render_template("admin/cost_category_form.html", call=call, category=category, form=form,
+                           editable=editable), status
+
+
+@bp.post("/calls/<int:call_id>/cost-categories")
+def add_cost_category(call_id):
+    return _category_save(policies.call_for_admin(call_id, current_user, write=True), None)
+
+
+@bp.route("/calls/<int:call_id>/cost-categories/<int:category_id>", methods=["GET", "POST"])
+def edit_cost_category(call_id, category_id):
+    from app.forms.calls import CostCategoryForm
+
+    call = policies.call_for_admin(call_id, current_user, write=request.method == "POST")
+    category = _category_of(call, category_id)
+    if request.method == "POST":
+        return _category_save(call, category)
+    form = CostCategoryForm(formdata=None, data={"label_lv": category.label_lv, "label_en": category.label_en,
+                                                 "cap_percent": category.cap_percent})
+    return _category_page(call, category, form)
+
+
+@bp.post("/calls/<int:call_id>/cost-categories/<int:category_id>/move")
+def move_cost_category(call_id, category_id):
+    from app.services import budget
+
+    call = policies.call_for_admin(call_id, current_user, write=True)
+    category = _category_of(call, category_id)
+    offset = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
+    if offset is None:
+        abort(400)
+    attempt(lambda: budget.move_category(category, current_user, offset), _("The order is saved."))
     return redirect(url_for(".call", call_id=call.id, _anchor="cost-categories"))
 
 

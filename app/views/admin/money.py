@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from app import clock, policies
 from app.extensions import db
-from app.forms.admin import PaymentTriggerForm, TriggerForm
-from app.models import Attachment, Payment, Recovery
+from app.forms.admin import PaymentTriggerForm, ShortfallForm, TriggerForm
+from app.models import Payment, Recovery
+from app.services import reporting
 from app.services.workflow import fire, offers
 from app.views.admin import _flash_errors, _owned, _redirect_to_application, _trigger_name, bp
 from app.views.common import attempt, confirmed, current_lang
@@ -60,11 +60,35 @@ def report(report_id):
     application = report.application
     return render_template(
         "admin/report.html", report=report, application=application, call=application.call,
-        organisation=application.organisation,
-        attachments=db.session.scalars(select(Attachment).where(Attachment.report_id == report.id)
-                                       .order_by(Attachment.id)).all(),
+        organisation=application.organisation, attachments=reporting.files_of(report),
+        file_kinds=reporting.FILE_KINDS, indicators=reporting.indicators_of(report),
+        spending=reporting.spending_of(report), rounds=reporting.rounds_of(report),
+        overdue=reporting.is_overdue(report), opens=reporting.period_opens(report),
+        recoverable=reporting.recoverable(application), shortfall_form=ShortfallForm(),
         offers=offers(report, current_user),
         svg=diagram.to_svg(WORKFLOWS["report"], report.status, lang=current_lang()))
+
+
+@bp.get("/reports/<int:report_id>/files/<int:file_id>")
+def report_file(report_id, file_id):
+    from app.views.applicant import send_report_file
+
+    report = policies.report_for(report_id, current_user)
+    row = reporting.download(report, current_user, file_id)
+    db.session.commit()  # every download is logged
+    return send_report_file(row)
+
+
+@bp.post("/reports/<int:report_id>/shortfall")
+def report_shortfall(report_id):
+    report = policies.report_for(report_id, current_user, write=True)
+    form = ShortfallForm()
+    if form.validate():
+        attempt(lambda: reporting.record_shortfall(report, current_user, form.cents, form.reason.data),
+                _("The recovery is recorded; it is tracked with the grant's payments."))
+    else:
+        _flash_errors(form)
+    return redirect(url_for(".report", report_id=report.id, _anchor="shortfall"))
 
 
 @bp.post("/reports/<int:report_id>/fire")

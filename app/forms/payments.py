@@ -1,0 +1,21 @@
+"""The forms of the payments due and their bank batches (app/views/admin/payments.py)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.forms import FlaskForm
+from app.forms.calls import LocalDateField
+
+
+class BankFileForm(FlaskForm):
+    # which payments may go into a file is the service's to say (404 outside the admin's reach), not a choice list's
+    payment_ids = SelectMultipleField(_l("Payments"), coerce=int, validate_choice=False)
+    execution_date = LocalDateField(_l("Execution date"), validators=[Optional()])
+
+
+class BatchPaidForm(FlaskForm):
+    paid_on = LocalDateField(_l("Paid on"), validators=[Optional()])
+    bank_reference = StringField(_l("Bank reference"), validators=[
+        DataRequired(_l("Enter the bank reference of the transfer.")), Length(max=60)])

@@ -1,0 +1,90 @@
+"""The payments due (a list, its CSV) and their bank batches (the SEPA file, marking a whole batch paid)."""
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app import policies
+from app.errors import Refused
+from app.extensions import db
+from app.forms.payments import BankFileForm, BatchPaidForm
+from app.services import payment_batches
+from app.views.admin import _flash_errors, bp
+from app.views.common import attempt, current_lang
+
+
+def _call_filter():
+    """`?call=<id>`: one call's payments (404 outside the user's organisers); none: every call in reach."""
+    raw = request.args.get("call")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        abort(404)
+    return policies.call_for_admin(int(raw), current_user)
+
+
+@bp.get("/payments")
+def payments():
+    call = _call_filter()
+    rows = payment_batches.due(current_user, call)
+    return render_template("admin/payments.html", call=call, rows=rows, form=BankFileForm(),
+                           batches=payment_batches.batches(current_user),
+                           total=sum(row.payment.amount_cents for row in rows))
+
+
+@bp.get("/payments.csv")
+def payments_csv():
+    call = _call_filter()
+    text = payment_batches.csv_text(payment_batches.due(current_user, call), current_lang())
+    name = f"payments-due-{call.code}.csv" if call else "payments-due.csv"
+    return Response(text.encode("utf-8"), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.post("/payments/sepa")
+def payments_sepa():
+    """The SEPA file for the chosen payments: recorded as a batch, then downloaded."""
+    form = BankFileForm()
+    back = url_for(".payments", call=request.args.get("call") or None)
+    if not form.validate():
+        _flash_errors(form)
+        return redirect(back)
+    try:
+        batch = payment_batches.issue(current_user, form.payment_ids.data or [], form.execution_date.data)
+        db.session.commit()
+    except Refused as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(back)
+    return _file(batch)
+
+
+def _file(batch):
+    return Response(batch.content, mimetype="application/xml",
+                    headers={"Content-Disposition": f'attachment; filename="{payment_batches.file_name(batch)}"'})
+
+
+@bp.get("/payment-batches/<int:batch_id>")
+def payment_batch(batch_id):
+    batch = payment_batches.batch_for(batch_id, current_user)
+    rows = payment_batches.batch_rows(batch)
+    return render_template("admin/payments.html", batch=batch, batch_rows=rows, form=BatchPaidForm(),
+                           open_payments=sum(1 for _i, payment, _a, _o in rows if payment.status == "scheduled"))
+
+
+@bp.get("/payment-batches/<int:batch_id>/file")
+def payment_batch_file(batch_id):
+    return _file(payment_batches.batch_for(batch_id, current_user))
+
+
+@bp.post("/payment-batches/<int:batch_id>/pay")
+def payment_batch_pay(batch_id):
+    batch = payment_batches.batch_for(batch_id, current_user, write=True)
+    form = BatchPaidForm()
+    if form.validate():
+        attempt(lambda: payment_batches.pay(batch, current_user, form.paid_on.data, form.bank_reference.data),
+                _("The payments of the batch are marked paid."))
+    else:
+        _flash_errors(form)
+    return redirect(url_for(".payment_batch", batch_id=batch_id))
