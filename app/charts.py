@@ -3,19 +3,18 @@ the page's Content-Security-Policy has to allow. A municipality downloads either
 has its figures as a table beside it on the page, so the chart is never the only way to read them."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
 
 import cairosvg
 import pygal
-from pygal.etree import etree as _pygal_etree
+from pygal.etree import etree as pygal_etree
 from pygal.style import Style
 
 # pygal builds its tree with lxml whenever lxml is installed (signxml, for the signed agreements, brings it); the
 # post-processing below reads the standard library's ElementTree, so pygal is told to use that one.
-_pygal_etree.to_etree()
+pygal_etree.to_etree()
 
 # pygal appends an import hook for its map plugins (pygal.maps.*, unused here) that has only the old
 # find_module API: Python warns about it on every later import. Take it out again.

@@ -42,6 +42,28 @@ def register(app: Flask) -> None:
             raise click.ClickException(refused.message) from None
         click.echo(f"created {user.role} {user.email}")
 
+    @app.cli.command("organiser-bank")
+    @click.option("--organiser", "name", required=True, help="The organiser's name, as in the system")
+    @click.option("--iban", required=True)
+    @click.option("--bic", default=None)
+    @click.option("--street", default=None)
+    @click.option("--building", default=None)
+    @click.option("--postcode", default=None)
+    @click.option("--town", required=True)
+    @click.option("--country", default="LV", show_default=True)
+    def organiser_bank(name, **details):
+        """Set the account the organiser's grants are paid from and its address, for the SEPA bank files."""
+        from app.errors import UserError
+        from app.services.payment_batches import set_bank_details
+
+        try:
+            organiser = set_bank_details(name, **details)
+            db.session.commit()
+        except UserError as refused:
+            db.session.rollback()
+            raise click.ClickException(refused.message) from None
+        click.echo(f"{organiser.name}: {organiser.bank_iban}, {organiser.address_town} {organiser.address_country}")
+
     @app.cli.command("tick")
     def tick_command():
         """Persist due clock moves, expire offers and reserves, seal an audit checkpoint."""

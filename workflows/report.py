@@ -12,7 +12,8 @@ REPORT = Workflow(
         State("approved", "Apstiprināta", "Approved", final=True),
     ),
     transitions=(
-        t("submit", "draft", "submitted", "applicant", guards=("grant_active", "report_period_begun", "report_complete"),
+        t("submit", "draft", "submitted", "applicant",
+          guards=("grant_active", "report_period_begun", "report_complete"),
           effects=("stamp_report", "keep_report_round", "tell_admins_report_submitted")),
         t("request_changes", "submitted", "changes_requested", "admin",
           effects=("notify_report_changes", "close_report_round"), needs_note=True),

@@ -234,11 +234,13 @@ def report_content(application: Application, final: bool) -> dict:
         return {"activities": "Notikušas ievada aktivitātes un pirmās nodarbības; jaunieši paši sagatavoja "
                               "darba plānu rudenim.",
                 "participants": planned - 2, "participants_at_risk": at_risk - 1,
-                "results": "Darba plāns izpildīts par 40 %; divi dalībnieki pievienosies septembrī."}
+                "results": "Darba plāns izpildīts par 40 %; divi dalībnieki pievienosies septembrī.",
+                "declaration": True}
     return {"activities": "Īstenotas visas pieteikumā plānotās aktivitātes un noslēguma pasākums ar vecākiem un "
                           "skolotājiem.",
             "participants": planned, "participants_at_risk": at_risk,
-            "results": "Rezultāti sasniegti; 80 % dalībnieku aptaujā norāda, ka labprātāk apmeklē skolu."}
+            "results": "Rezultāti sasniegti; 80 % dalībnieku aptaujā norāda, ka labprātāk apmeklē skolu.",
+            "declaration": True}
 
 
 # --- 3. the second round: closed last week, in evaluation ---------------------------------------------------

@@ -8,10 +8,11 @@ from sqlalchemy import select
 from app import clock
 from app.clock import riga_time as riga
 from app.extensions import db
-from app.models import User
+from app.models import Organiser, User
 from app.services import (
     accounts,
     organisations,
+    payment_batches,
 )
 
 PASSWORD = "demo-parole-2022"
@@ -108,6 +109,10 @@ def gather_people() -> People:
             accounts.create_staff_user(email=staff.email, name=staff.name, role=staff.role, password=PASSWORD,
                                        organisers=(ORGANISER,) if staff.organiser else (),
                                        programme_level=staff.programme_level, language=staff.language)
+    organiser = db.session.scalar(select(Organiser).where(Organiser.name == ORGANISER))
+    if organiser is not None and not organiser.bank_iban:  # the account its grants are paid from (SEPA files)
+        payment_batches.set_bank_details(ORGANISER, iban="LV76TREL2140280001000", bic="TRELLV22",
+                                         street="Pasta iela", building="37", postcode="LV-3001", town="Jelgava")
     for day, ngo in enumerate(NGOS, start=14):
         if user_by_email(ngo.member_email) is None:
             clock.travel_to(riga(2022, 2, day, 11, 20))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, FileField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from app.forms import FlaskForm
 from app.services.agreements import MAX_REASON
@@ -20,3 +20,7 @@ class SignedAgreementForm(FlaskForm):
 
 class AmendAgreementForm(FlaskForm):
     reason = TextAreaField(_l("Reason for the amendment"), validators=[DataRequired(), Length(max=MAX_REASON)])
+
+    def validate_reason(self, field):
+        if len(field.raw_data or ()) > 1:  # our page sends one reason; two are a request no page of ours makes
+            raise ValidationError(_l("Give the reason for the amendment."))

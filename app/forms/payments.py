@@ -19,3 +19,15 @@ class BatchPaidForm(FlaskForm):
     paid_on = LocalDateField(_l("Paid on"), validators=[Optional()])
     bank_reference = StringField(_l("Bank reference"), validators=[
         DataRequired(_l("Enter the bank reference of the transfer.")), Length(max=60)])
+
+
+class BankAccountForm(FlaskForm):
+    """The account an organiser's grants are paid from and its address, as the SEPA file names the debtor."""
+
+    iban = StringField(_l("Bank account (IBAN)"), validators=[DataRequired(), Length(max=40)])
+    bic = StringField(_l("BIC (optional)"), validators=[Optional(), Length(max=11)])
+    street = StringField(_l("Street"), validators=[Optional(), Length(max=70)])
+    building = StringField(_l("Building"), validators=[Optional(), Length(max=16)])
+    postcode = StringField(_l("Postcode"), validators=[Optional(), Length(max=16)])
+    town = StringField(_l("Town"), validators=[DataRequired(), Length(max=35)])
+    country = StringField(_l("Country (two letters)"), default="LV", validators=[DataRequired(), Length(max=2)])

@@ -111,6 +111,15 @@ def _agreement_issued(ctx):
     return found if isinstance(found, str) else None
 
 
+@guard("current_agreement_accepted")
+def _current_agreement_accepted(ctx):
+    version = current_version(ctx.entity)
+    if version is not None and version.accepted_at is None:
+        return _("The organisation has not accepted version %(version)s of the agreement yet.",
+                 version=version.version)
+    return None
+
+
 def record_acceptance(application: Application, actor: User, now: datetime, via: str) -> AgreementVersion:
     """Stamp the current version accepted: who, when, how and the SHA-256 of the rendered PDF (never rendered
     here: `agreement_issued` refused the move if it was not yet)."""
@@ -132,8 +141,8 @@ def accept(application: Application, actor: User, shown_sha256: str | None, *, v
     amendment (audited as `accept_amendment`)."""
     lock(application)
     if application.status == "funded":
-        fire(application, "accept_offer", actor, sha256=shown_sha256 or "", via=via,
-             signature=signature.id if signature else None)
+        extra = {"signature": signature.id} if signature is not None else {}
+        fire(application, "accept_offer", actor, sha256=shown_sha256 or "", via=via, **extra)
         return current_version(application)
     version = awaiting_acceptance(application)
     if version is None:

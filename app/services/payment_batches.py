@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -27,13 +28,14 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from stdnum import bic as bic_number
 from stdnum import iban as iban_number
 
 from app import clock, formatting, municipalities, policies
 from app.errors import NotAllowed, NotFound, Refused
 from app.extensions import db
 from app.models import Application, Call, Organisation, Organiser, Payment, PaymentBatch, PaymentBatchItem
-from app.services import grants, sepa
+from app.services import audit, grants, sepa
 from app.services.workflow import fire, lock
 
 
@@ -155,7 +157,7 @@ def _debtor(organiser: Organiser) -> sepa.Party:
     iban = (organiser.bank_iban or "").replace(" ", "")
     if not iban or not iban_number.is_valid(iban) or not organiser.address_town or not organiser.address_country:
         raise Refused(_("%(organiser)s has no bank account (a valid IBAN) or no address (town and country) for "
-                        "the bank file: ask the system's operator to set them.", organiser=organiser.name))
+                        "the bank file: set them under “The organiser's bank account”.", organiser=organiser.name))
     return sepa.Party(organiser.name, iban, sepa.Address(
         town=organiser.address_town, country=organiser.address_country, street=organiser.address_street,
         building=organiser.address_building, postcode=organiser.address_postcode), organiser.bank_bic or None)
@@ -169,6 +171,40 @@ def _creditor(organisation: Organisation) -> sepa.Party:
     return sepa.Party(organisation.name, organisation.iban,
                       sepa.Address(town=town, country="LV", lines=(organisation.address,) if organisation.address
                                    else ()))
+
+
+def set_bank_details(organiser_name: str, *, iban: str, town: str, country: str = "LV", bic: str | None = None,
+                     street: str | None = None, building: str | None = None,
+                     postcode: str | None = None, actor=None) -> Organiser:
+    """The debtor's settings (the organiser's bank account page, or `flask --app wsgi organiser-bank`): checked
+    here, as the bank would; every change is in the audit trail (the account the grants are paid from)."""
+    organiser = db.session.scalar(select(Organiser).where(Organiser.name == organiser_name))
+    if organiser is None:
+        raise NotFound(_("No organiser is called %(name)s.", name=organiser_name))
+    iban = iban_number.compact(iban or "")
+    if not iban_number.is_valid(iban):
+        raise Refused(_("The IBAN is not valid."))
+    bic = bic_number.compact(bic or "") or None
+    if bic and not bic_number.is_valid(bic):
+        raise Refused(_("The BIC is not valid: 8 or 11 letters and digits."))
+    country = (country or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", country) or not (town or "").strip():
+        raise Refused(_("The address needs a town and a two-letter country code."))
+    fields = ("bank_iban", "bank_bic", "address_street", "address_building", "address_postcode", "address_town",
+              "address_country")
+    before = {name: getattr(organiser, name) for name in fields}
+    organiser.bank_iban, organiser.bank_bic, organiser.address_country = iban, bic, country
+    organiser.address_town = town.strip()[:35]
+    organiser.address_street = (street or "").strip()[:70] or None
+    organiser.address_building = (building or "").strip()[:16] or None
+    organiser.address_postcode = (postcode or "").strip()[:16] or None
+    changed = {name: [before[name], getattr(organiser, name)] for name in fields
+               if before[name] != getattr(organiser, name)}
+    if changed:
+        audit.record("organiser", organiser.id, "set_bank_details", "active", "active",
+                     actor.id if actor else None, data={"changed": changed})
+    db.session.flush()
+    return organiser
 
 
 def issue(user, payment_ids, execution_date: date | None = None) -> PaymentBatch:

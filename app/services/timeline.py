@@ -31,6 +31,8 @@ RECORDED = {
     "create": N_("Created"), "attach": N_("File attached"), "replace_attachment": N_("File replaced"),
     "remove_attachment": N_("File removed"), "schedule": N_("Scheduled"), "demand": N_("Repayment demanded"),
     "assign": N_("Evaluator assigned"), "consensus_note": N_("Consensus note written"),
+    "amend_agreement": N_("Agreement amended"), "accept_amendment": N_("Amended agreement accepted"),
+    "upload_signed_agreement": N_("Signed agreement uploaded"),
 }
 # the evaluators' own deliberation: staff only, like the reviews
 STAFF_ONLY_TRIGGERS = ("consensus_note",)

@@ -38,6 +38,17 @@ def upgrade():
         sa.CheckConstraint("accepted_via is null or accepted_via in ('online', 'signed')", name="accepted_via_known"),
     )
     op.create_index("ix_agreement_versions_application_id", "agreement_versions", ["application_id"])
+    # the agreements issued before this revision become their version 1, accepted as recorded on the application
+    op.execute("""
+        INSERT INTO agreement_versions (application_id, version, document_id, reason, issued_by, issued_at,
+                                        accepted_by, accepted_at, accepted_sha256, accepted_via)
+        SELECT a.id, 1, a.agreement_document_id, NULL, NULL, d.created_at,
+               CASE WHEN a.accepted_at IS NOT NULL AND a.agreement_sha256 IS NOT NULL THEN a.accepted_by END,
+               CASE WHEN a.accepted_at IS NOT NULL AND a.agreement_sha256 IS NOT NULL THEN a.accepted_at END,
+               CASE WHEN a.accepted_at IS NOT NULL AND a.agreement_sha256 IS NOT NULL THEN a.agreement_sha256 END,
+               CASE WHEN a.accepted_at IS NOT NULL AND a.agreement_sha256 IS NOT NULL THEN 'online' END
+        FROM applications a JOIN documents d ON d.id = a.agreement_document_id
+    """)
     op.create_table(
         "agreement_signatures",
         sa.Column("id", sa.Integer(), primary_key=True),

@@ -351,6 +351,11 @@ def test_competition_clicked_through(lang, live_server, visitor, stub_pdfs):
     expect(npage.locator("table.evaluation-summary tfoot")).to_contain_text(mean_total)
     expect(npage.locator("table.evaluation-summary")).not_to_contain_text("Inese")  # evaluators are never named
     ngo.shot("11-applicant-funded")
+    # the NGO reads the agreement first: no worker runs here, so its first download renders it (a fixed PDF is
+    # what an acceptance records); the page then offers the acceptance
+    agreement_url = npage.locator("a", has_text=_("Read the agreement (PDF)")).get_attribute("href")
+    assert npage.request.get(ngo.server.url + agreement_url).ok
+    npage.reload()
     npage.locator("#confirm-accept").check()
     ngo.submit(npage.locator("button[name=trigger][value=accept_offer]"))
     assert _("Done: %(state)s.") % {"state": state_label("application", "accepted", lang)} in ngo.flashes()

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import AuditEvent, Document, Message
 from app.models.agreements import AgreementVersion
 from app.services import agreements, jobs
+from app.services.timeline import grant_timeline
 from app.services.workflow import fire
 from tests import factories
 from tests.factories import admin_of, make_application, make_user, member_of, render_agreement
@@ -57,8 +58,9 @@ def test_the_offer_queues_the_agreement_and_the_worker_renders_it_with_the_facts
     assert agreement.sha256 == hashlib.sha256(agreement.content).hexdigest()
     text = _text(agreement.content)
     organisation = funded.organisation
+    tranches_in_words = ("pēc finansējuma līguma noslēgšanas", "pēc noslēguma atskaites apstiprināšanas")
     for fact in (funded.number, organisation.name, organisation.registration_number, organisation.iban,
-                 "pēc finansējuma līguma noslēgšanas", "pēc noslēguma atskaites apstiprināšanas", "80 %", "20 %"):
+                 *tranches_in_words, "80 %", "20 %"):
         assert fact in text, fact
 
 
@@ -157,6 +159,9 @@ def test_an_amendment_is_a_new_version_accepted_again_and_the_old_one_kept(app, 
     with pytest.raises(Refused, match="vēl tiek sagatavots"):
         agreements.accept(accepted, member, None)
     db.session.rollback()
+    with pytest.raises(Refused, match="nav pieņēmusi līguma 2. versiju"):  # not signed on an unaccepted version
+        fire(accepted, "sign", admin)
+    db.session.rollback()
     jobs.run_pending()
     db.session.expire_all()
     second = _agreement(accepted)
@@ -173,6 +178,11 @@ def test_an_amendment_is_a_new_version_accepted_again_and_the_old_one_kept(app, 
     with pytest.raises(Refused, match="Nav līguma, kas gaidītu"):
         agreements.accept(accepted, member, second.sha256)
     db.session.rollback()
+    fire(accepted, "sign", admin)  # the current version accepted: the organiser signs
+    db.session.commit()
+    assert accepted.status == "contracted"
+    steps = [entry.what for entry in grant_timeline(accepted, admin, "lv")]
+    assert "Līgums grozīts" in steps and "Grozītais līgums pieņemts" in steps
 
 
 def test_a_closed_grant_s_agreement_cannot_be_amended(app, stub_pdfs):
@@ -225,3 +235,44 @@ def test_a_member_of_another_organisation_cannot_accept_amend_or_download(app, c
         403, 404)
     db.session.expire_all()
     assert funded.status == "funded" and len(agreements.versions(funded)) == 1
+
+
+@pytest.fixture
+def empty(empty_database_url, tmp_path):
+    """An app on an empty database and an engine to look at it with (as in test_migrations.py)."""
+    from sqlalchemy import create_engine
+
+    from app import create_app
+    from tests.conftest import IsolatedCliRunner
+
+    flask_app = create_app("testing", SQLALCHEMY_DATABASE_URI=empty_database_url, UPLOAD_DIR=str(tmp_path / "up"))
+    engine = create_engine(empty_database_url)
+    try:
+        yield IsolatedCliRunner(flask_app), engine
+    finally:
+        engine.dispose()
+        with flask_app.app_context():
+            db.engine.dispose()
+
+
+def test_agreements_issued_before_the_migration_become_version_one(empty):
+    """An agreement issued and accepted before a6e1c0de0015 is its version 1, accepted as recorded."""
+    from sqlalchemy import text
+
+    runner, engine = empty
+
+    def flask_db(*args):
+        result = runner.invoke(args=["db", *args])
+        assert result.exit_code == 0, result.output
+
+    flask_db("upgrade")
+    with runner.app.app_context():
+        accepted = make_application(state="accepted")
+        expected = (accepted.id, accepted.agreement_document_id, accepted.accepted_by, accepted.agreement_sha256)
+        db.session.remove()
+    flask_db("downgrade", "a6e1c0de0014")
+    flask_db("upgrade")
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT application_id, document_id, accepted_by, accepted_sha256, "
+                                       "accepted_via, version FROM agreement_versions")).all()
+    assert [tuple(r) for r in rows] == [(*expected, "online", 1)]

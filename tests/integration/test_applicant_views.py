@@ -432,6 +432,10 @@ def test_result_summary_offer_acceptance_and_report(app, client):
     app_id = submitted_application(app, client)
     names = decide(app, call_id, app_id, half_points=(8, 6))
     assert application(app, app_id).status == "funded"
+    with app.app_context():  # the worker renders the agreement before the offer's message leaves
+        from app.services import jobs
+
+        jobs.run_pending()
 
     page = text(client.get(f"/apply/applications/{app_id}/view"))
     assert "Funded" in page  # outcome
@@ -457,6 +461,7 @@ def test_result_summary_offer_acceptance_and_report(app, client):
     page = text(client.get(f"/apply/applications/{app_id}/view"))
     assert f"/apply/reports/{report_id}" in page and "€3,680.00" in page  # the 80 % tranche
 
+    clock.travel_to(datetime(2022, 12, 1, 10, tzinfo=RIGA))  # the final report: once the implementation has ended
     version = re.search(r'name="version" type="hidden" value="(\d+)"',
                         text(client.get(f"/apply/reports/{report_id}"))).group(1)
     response = client.post(f"/apply/reports/{report_id}/submit", data={"version": version, "activities": "Nometne"},
@@ -466,7 +471,7 @@ def test_result_summary_offer_acceptance_and_report(app, client):
                         text(client.get(f"/apply/reports/{report_id}"))).group(1)
     client.post(f"/apply/reports/{report_id}/submit",
                 data={"version": version, "activities": "Nometne", "participants": "22",
-                      "participants_at_risk": "13", "results": "Visi mērķi sasniegti."})
+                      "participants_at_risk": "13", "results": "Visi mērķi sasniegti.", "declaration": "y"})
     with app.app_context():
         report = db.session.get(Report, report_id)
         assert report.status == "submitted" and report.content["participants"] == 22

@@ -134,7 +134,7 @@ def test_published_results_reach_each_organisation_with_its_letter(app, make_cal
                                      .order_by(Message.id.desc())).first()
         assert mail.message["Subject"] == message.subject
         assert application.number in mail.message["Subject"]
-        assert mail.text.strip() == message.body_text.strip()
+        assert mail.text.replace("\r\n", "\n").strip() == message.body_text.strip()  # SMTP lines end in CRLF
         (filename, content_type, data), = mail.attachments
         assert (filename, content_type) == (f"{application.number}-lemums.pdf", "application/pdf")
         assert application.number in pdf_text(data)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app import clock as app_clock
 from app.extensions import db
-from app.models import Application, Attachment, AttachmentDownload, BudgetLine, Report
+from app.models import Attachment, AttachmentDownload, BudgetLine, Report
 from app.services import reporting
 from tests import factories as f
 from tests.factories import admin_of, login_as, member_of
@@ -114,8 +114,9 @@ def test_spending_per_budget_line_is_compared_with_the_plan_and_overspend_flagge
     shown = page(client.get(f"/apply/reports/{report.id}"))
     assert shown.count('class="badge text-bg-warning overspend"') == 1 and "overspend-total" not in shown
 
+    planned_second = f"{lines[1].amount_cents // 100},{lines[1].amount_cents % 100:02d}"  # now over in total
     client.post(f"/apply/reports/{report.id}", data=form_of(report, **{
-        f"spent-{lines[0].id}": f"{over // 100},{over % 100:02d}", f"spent-{lines[1].id}": f"{lines[1].amount_cents // 100},00"}))
+        f"spent-{lines[0].id}": f"{over // 100},{over % 100:02d}", f"spent-{lines[1].id}": planned_second}))
     login_as(client, admin)
     shown = page(client.get(f"/admin/reports/{report.id}"))
     assert shown.count('class="badge text-bg-warning overspend"') == 1 and "overspend-total" in shown

@@ -235,3 +235,34 @@ def test_a_shortfall_is_recorded_as_a_recovery_with_its_amount_and_reason(app, c
     client.post(f"/admin/reports/{report.id}/shortfall", data={"amount": "10,00", "reason": ""})
     assert db.session.scalar(select(func.count(Recovery.id)).where(
         Recovery.application_id == report.application_id)) == 1
+
+
+def test_the_admin_allows_early_submission_on_the_report_page_with_a_reason(app, client):
+    report = f.make_report("draft", kind="final")
+    admin = admin_of(report.application.call)
+    admin.language = "en"
+    db.session.commit()
+    login_as(client, admin)
+    shown = page(client.get(f"/admin/reports/{report.id}"))
+    assert 'value="allow_early"' in shown and "Allow early submission" in shown
+    client.post(f"/admin/reports/{report.id}/fire", data={"trigger": "allow_early", "note": ""})
+    assert fresh(Report, report.id).early_allowed_at is None
+    client.post(f"/admin/reports/{report.id}/fire", data={"trigger": "allow_early", "note": "Nometne beidzās agrāk."})
+    allowed = fresh(Report, report.id)
+    assert (allowed.early_allowed_by, allowed.early_allowed_reason) == (admin.id, "Nometne beidzās agrāk.")
+    assert 'value="allow_early"' not in page(client.get(f"/admin/reports/{report.id}"))  # once is enough
+
+
+def test_the_reminder_is_in_the_members_language(app, clock):
+    report = f.make_report("draft")
+    member = member_of(report.application)
+    member.language = "en"
+    db.session.commit()
+    due = report.due_on
+    clock.travel_to(riga(due.year, due.month, due.day) + timedelta(days=2))
+    tick()
+    message = db.session.scalars(select(Message).where(Message.user_id == member.id,
+                                                       Message.entity_type == "report")).one()
+    assert message.subject == f"Report overdue: {report.application.number}"
+    assert (f"The interim report on project {report.application.number} was due on {due.strftime('%d.%m.%Y')}"
+            in message.body_text)

@@ -13,7 +13,7 @@ from app.errors import Refused
 from app.extensions import db
 from app.models import Application, AuditEvent, BudgetLine, LoginAttempt, Message, User
 from app.services import retention
-from tests.factories import (admin_of, evaluators_of, login_as, make_application, make_call, member_of,
+from tests.factories import (admin_of, evaluators_of, make_application, make_call, member_of,
                              TEST_PASSWORD)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("stub_pdfs")]

@@ -96,12 +96,12 @@ def test_the_sheet_shows_the_application_beside_the_criteria_with_their_anchors(
     left, right = body.split('class="col-lg-6 criteria-column"')
     assert 'class="col-lg-6 application-column"' in left and application.title in left  # wide: side by side
     assert 'id="score-sheet"' in right
-    anchors = right.split(f'data-code="2.2"')[1].split("</fieldset>")[0]
+    anchors = right.split('data-code="2.2"')[1].split("</fieldset>")[0]
     assert "does not meet" in anchors and "partly meets" in anchors and "excellent" in anchors
     assert "daļēji atbilst" not in anchors  # the evaluator reads English
     client.post("/language", data={"lang": "lv"})
     lv = page(client, sheet)
-    assert "daļēji atbilst" in lv.split(f'data-code="2.2"')[1].split("</fieldset>")[0]
+    assert "daļēji atbilst" in lv.split('data-code="2.2"')[1].split("</fieldset>")[0]
 
 
 def test_each_score_is_a_number_in_the_criteria_step_with_a_slider_from_a_script_file(client, sheet):

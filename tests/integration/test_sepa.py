@@ -269,3 +269,49 @@ def test_two_admins_make_a_file_of_the_same_payments_at_once_one_file(ready, rac
     assert len(result.winners) == 1 and len(result.refused) == 1
     assert db.session.scalar(select(func.count(PaymentBatch.id))) == 1
     assert db.session.scalar(select(func.count(PaymentBatchItem.id))) == 2
+
+
+@pytest.mark.postgres
+def test_two_tranches_of_one_grant_paid_at_once_never_exceed_it(ready, race):  # noqa: F811
+    """Each tranche fits what remains of a reduced grant, both together do not: the pay move locks the call and
+    the application before paid_within_grant adds up what is paid, so the second admin sees the first's payment."""
+    call, dated_a, _dated_b, _waiting = ready
+    grant = db.session.scalars(select(Grant).where(Grant.application_id == dated_a.id)).one()
+    grant.amount_cents = 300_000  # 2 760,00 € and 1 840,00 € each fit, together (4 600,00 €) they do not
+    db.session.commit()
+    first, second = admin_of(call), make_organiser_admin(call.organiser)
+    (one, two), first_id, second_id = [p.id for p in _payments(dated_a)], first.id, second.id
+    application_id = dated_a.id
+
+    def paying(payment_id, user_id):
+        return lambda: fire(db.session.get(Payment, payment_id), "pay", db.session.get(User, user_id),
+                            bank_reference=f"PARX-{payment_id}").id
+
+    result = race(paying(one, first_id), paying(two, second_id))
+
+    assert len(result.winners) == 1 and len(result.refused) == 1
+    assert result.refused[0].refused.message == "Šis maksājums pārsniegtu piešķirto finansējumu."
+    paid = db.session.scalars(select(Payment).where(Payment.application_id == application_id,
+                                                    Payment.status == "paid")).all()
+    assert len(paid) == 1 and paid[0].amount_cents <= 300_000
+
+
+def test_the_organisers_bank_details_are_set_from_the_command_line_and_checked(grants, runner):  # noqa: F811
+    call = grants[0]
+    name = call.organiser.name
+    refused = runner.invoke(args=["organiser-bank", "--organiser", name, "--iban", "LV60PARX0002484470002",
+                                  "--town", "Ogre"])
+    assert refused.exit_code != 0 and "IBAN nav derīgs." in refused.output
+    refused = runner.invoke(args=["organiser-bank", "--organiser", name, "--iban", DEBTOR_IBAN, "--bic", "PARX",
+                                  "--town", "Ogre"])
+    assert refused.exit_code != 0 and "BIC nav derīgs" in refused.output
+
+    done = runner.invoke(args=["organiser-bank", "--organiser", name, "--iban", "LV60 PARX 0002 4844 7000 1",
+                               "--bic", "PARXLV22", "--street", "Brīvības iela", "--building", "33",
+                               "--postcode", "LV-5001", "--town", "Ogre"])
+
+    assert done.exit_code == 0, done.output
+    db.session.expire_all()
+    organiser = db.session.get(type(call.organiser), call.organiser_id)
+    assert (organiser.bank_iban, organiser.bank_bic, organiser.address_town, organiser.address_country,
+            organiser.address_street) == (DEBTOR_IBAN, "PARXLV22", "Ogre", "LV", "Brīvības iela")

@@ -49,7 +49,8 @@ def signer_keys():
                    .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=365))
                    .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
                                                 data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                                crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+                                                crl_sign=False, encipher_only=False, decipher_only=False),
+                                   critical=True)
                    .sign(key, hashes.SHA256()))
     return key, certificate
 

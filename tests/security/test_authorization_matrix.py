@@ -159,8 +159,10 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     ("applicant.action", "POST"):                            row(LOGIN, 400, 404, 403, 403, 403, 403, 403, 403),
     # the agreement (issue 8): Y's is accepted (an empty form is refused: no tick, no file); only O's members
     ("applicant.accept_agreement", "GET"):                   NOT_ALLOWED,
+    ("applicant.accept_agreement", "POST"):                  row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
     ("applicant.accept_agreement", "POST", "grant"):         row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
     ("applicant.upload_signed_agreement", "GET"):            NOT_ALLOWED,
+    ("applicant.upload_signed_agreement", "POST"):           row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
     ("applicant.upload_signed_agreement", "POST", "grant"):  row(LOGIN, 302, 404, 403, 403, 403, 403, 403, 403),
     ("applicant.report", "GET"):                             row(LOGIN, 200, 404, 403, 403, 403, 403, 403, 403),
     ("applicant.report", "POST"):                            row(LOGIN, 400, 404, 403, 403, 403, 403, 403, 403),
@@ -290,8 +292,9 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     ("admin.auto_assign", "GET"):                            NOT_ALLOWED,
     ("admin.auto_assign", "POST"):                           row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
     ("admin.amend_agreement", "GET"):                        NOT_ALLOWED,
+    ("admin.amend_agreement", "POST"):                       row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
     ("admin.amend_agreement", "POST", "grant"):              row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
-    ("admin.agreement_signature", "GET", "grant"):           row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
+    ("admin.agreement_signature", "GET"):                    row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
     ("admin.application_fire", "GET"):                       NOT_ALLOWED,
     ("admin.application_fire", "POST"):                      row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
     ("admin.application_fire", "POST", "grant"):             row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
@@ -303,6 +306,9 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     # empty list; a bank file (SEPA XML) is made of payments the admin may pay (404 for another organiser's), and
     # read again or marked paid by the batch's organiser's staff only
     ("admin.payments", "GET"):                               row(LOGIN, 403, 403, 403, 403, 403, 200, 200, 200),
+    # the account Ogre's grants are paid from: its admins set it (an empty form: 400), its auditor reads it
+    ("admin.organiser_bank", "GET"):                         row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
+    ("admin.organiser_bank", "POST"):                        row(LOGIN, 403, 403, 403, 403, 403, 400, 404, 403),
     ("admin.payments_csv", "GET"):                           row(LOGIN, 403, 403, 403, 403, 403, 200, 200, 200),
     ("admin.payments_sepa", "GET"):                          NOT_ALLOWED,
     ("admin.payments_sepa", "POST"):                         row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
@@ -395,6 +401,8 @@ def _cancel(_world) -> dict:
 # What a refused visitor posts: what would move the world if the policy let them through (an authorised visitor
 # posts an empty form, so the world stays as it is for the next cell). CONTROLS proves these bodies work.
 ATTACKS = {
+    # a stranger who could set the account would have the grants paid to themselves
+    ("admin.organiser_bank", "POST"): lambda w: {"iban": "LV80BANK0000435195001", "town": "Rīga", "country": "LV"},
     ("applicant.attachments", "POST", "draft"): lambda w: {"type_id": "other",
                                                           "file": (io.BytesIO(ATTACHED_PDF), "Valdes lēmums.pdf")},
     ("admin.add_attachment_type", "POST", "draft"): lambda w: {
@@ -445,6 +453,7 @@ ATTACKS = {
 # After the walk, in this order, the authorised visitor posts the attack body: the table named must change, so the
 # refusals above were the policy's doing and not a typo in a form. (Each step leaves the world ready for the next.)
 CONTROLS = [
+    (("admin.organiser_bank", "POST"), "admin", "organisers"),
     (("admin.remind_evaluator", "POST"), "admin", "messages"),  # first: E's review is still to do
     (("applicant.attachments", "POST", "draft"), "applicant", "application_files"),
     (("admin.add_attachment_type", "POST", "draft"), "admin", "attachment_types"),
@@ -599,10 +608,10 @@ def build_world() -> World:
         "message_id": message_of(applicant, entity_type="application", entity_id=x.id),
         "token": "a-forged-registration-link",
         "category_id": frozen_category.id,
-        "file_id": x_file.id, "type_id": a_type.id, "question_id": a_question.id,
+        "file_id": x_file.id, "type_id": a_type.id, "question_id": a_question.id, "signature_id": signed_copy.id,
         "step": "project",
         "evaluator_id": evaluator.id, "affiliation_id": others_tie.id, "welcome_token": welcome_token,
-        "chart": "money", "fmt": "svg",
+        "chart": "money", "fmt": "svg", "organiser_id": ogre.id,
     }
     params = {
         "main": main,

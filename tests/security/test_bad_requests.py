@@ -123,7 +123,10 @@ DEPTH = {400: 0, 200: 1, 302: 2}  # 400: the form was read and refused; 302: let
 
 def reaching(key: tuple) -> str | None:
     """The visitor whose request gets furthest into the route (its form read, its objects loaded)."""
-    statuses = EXPECTED.get(key, {})
+    statuses = EXPECTED.get(key) or {}
+    if not any(statuses.get(s) in DEPTH for s in SUBJECTS):  # a route with rows only for named objects
+        statuses = next((v for k, v in EXPECTED.items() if k[:2] == key and any(v.get(s) in DEPTH for s in SUBJECTS)),
+                        statuses)
     reached = [s for s in SUBJECTS if statuses.get(s) in DEPTH]
     return min(reached, key=lambda s: DEPTH[statuses[s]]) if reached else None
 

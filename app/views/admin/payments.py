@@ -10,7 +10,7 @@ from app.errors import Refused
 from app.extensions import db
 from app.forms.payments import BankFileForm, BatchPaidForm
 from app.services import payment_batches
-from app.views.admin import _flash_errors, bp
+from app.views.admin import _flash_errors, _organisers, bp
 from app.views.common import attempt, current_lang
 
 
@@ -28,7 +28,7 @@ def _call_filter():
 def payments():
     call = _call_filter()
     rows = payment_batches.due(current_user, call)
-    return render_template("admin/payments.html", call=call, rows=rows, form=BankFileForm(),
+    return render_template("admin/payments.html", call=call, rows=rows, form=BankFileForm(), organisers=_organisers(),
                            batches=payment_batches.batches(current_user),
                            total=sum(row.payment.amount_cents for row in rows))
 
@@ -88,3 +88,37 @@ def payment_batch_pay(batch_id):
     else:
         _flash_errors(form)
     return redirect(url_for(".payment_batch", batch_id=batch_id))
+
+
+# --- the account the organiser pays from --------------------------------------------------------------------------
+
+def _organiser_for(organiser_id: int):
+    from app.models import Organiser
+
+    organiser = db.session.get(Organiser, organiser_id)
+    if organiser is None or not (current_user.programme_level or organiser_id in current_user.organiser_ids):
+        abort(404)
+    return organiser
+
+
+@bp.route("/organisers/<int:organiser_id>/bank", methods=["GET", "POST"])
+def organiser_bank(organiser_id):
+    from app.forms.payments import BankAccountForm
+
+    organiser = _organiser_for(organiser_id)
+    form = BankAccountForm(data={"iban": organiser.bank_iban, "bic": organiser.bank_bic,
+                                 "street": organiser.address_street, "building": organiser.address_building,
+                                 "postcode": organiser.address_postcode, "town": organiser.address_town,
+                                 "country": organiser.address_country or "LV"} if request.method == "GET" else None)
+    if request.method == "POST":
+        if form.validate_on_submit():
+            saved = attempt(lambda: payment_batches.set_bank_details(
+                organiser.name, iban=form.iban.data, bic=form.bic.data, street=form.street.data,
+                building=form.building.data, postcode=form.postcode.data, town=form.town.data,
+                country=form.country.data, actor=current_user), _("The bank account is saved."))
+            if saved:
+                return redirect(url_for(".organiser_bank", organiser_id=organiser_id))
+        else:
+            _flash_errors(form)
+        return render_template("admin/organiser_bank.html", organiser=organiser, form=form), 400
+    return render_template("admin/organiser_bank.html", organiser=organiser, form=form)
