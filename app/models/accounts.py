@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text, false
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -85,11 +85,20 @@ class User(UserMixin, db.Model):
     unconfirmed_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # "Do not e-mail me new calls": an announced call is mailed to every confirmed, active member who has not ticked it.
     announcements_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # the kinds of message (app/services/notifications.py) the user wants in the system only, not by e-mail
-    email_off_kinds: Mapped[list | None] = mapped_column(JSON, default=list)  # None (made before): none
+    # the kinds of message (app/services/notifications.py) the user wants in the system only, not by e-mail, space
+    # separated: text, not JSON, because PostgreSQL's json has no equality and users are selected DISTINCT
+    email_off_text: Mapped[str | None] = mapped_column("email_off_kinds", Text)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
     organisers: Mapped[list[Organiser]] = relationship(secondary=user_organisers)
+
+    @property
+    def email_off_kinds(self) -> list[str]:
+        return sorted((self.email_off_text or "").split())
+
+    @email_off_kinds.setter
+    def email_off_kinds(self, kinds) -> None:
+        self.email_off_text = " ".join(sorted(set(kinds))) or None
 
     __table_args__ = (
         CheckConstraint(f"role in {ROLES}", name="role"),

@@ -5,7 +5,7 @@ Revises: a6e1c0de0013
 Create Date: 2026-12-01 13:40:00
 
 users.email_off_kinds: the kinds of message (app/services/notifications.py KINDS) the user chose not to receive by
-e-mail; legal notices are e-mailed whatever the list says.
+e-mail, space separated; legal notices are e-mailed whatever the list says.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -18,7 +18,9 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("email_off_kinds", sa.JSON(), nullable=True))  # None: e-mail for every kind
+        # space-separated kinds; None: e-mail for every kind (text: PostgreSQL's json has no equality operator, and
+        # users are selected DISTINCT)
+        batch.add_column(sa.Column("email_off_kinds", sa.Text(), nullable=True))
 
 
 def downgrade():
