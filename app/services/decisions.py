@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from app import formatting, working_days
 from app.extensions import db
@@ -229,8 +229,10 @@ def open_appeal_windows(call, now: datetime) -> list[tuple[Application, date]]:
 
 
 def undecided_appeals(call) -> list[Application]:
-    return db.session.scalars(select(Application).join(Appeal, Appeal.application_id == Application.id).where(
-        Application.call_id == call.id, Appeal.outcome.is_(None)).order_by(Application.id).distinct()).all()
+    # EXISTS, not DISTINCT: PostgreSQL's json (applications.content) has no equality to tell rows apart
+    undecided = exists().where(Appeal.application_id == Application.id, Appeal.outcome.is_(None))
+    return db.session.scalars(select(Application).where(Application.call_id == call.id, undecided)
+                              .order_by(Application.id)).all()
 
 
 @guard("appeals_settled")
