@@ -39,7 +39,7 @@ run: demo
 	START_WORKER_THREAD=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: system-test setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	PYTHON=$(BIN)/python scripts/run-tests.sh $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python -m bench

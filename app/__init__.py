@@ -14,16 +14,26 @@ log = logging.getLogger("app")
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
-    from config import CONFIGS, secret_key_problem
+    from config import CONFIGS, production_problems
 
     config_name = config_name or os.environ.get("APP_ENV", "development")
     app = Flask(__name__, template_folder="../templates", instance_relative_config=False)
     app.config.from_object(CONFIGS[config_name])
     app.config.update(overrides)
-    if config_name == "production" and (problem := secret_key_problem(app.config.get("SECRET_KEY"))):
-        raise RuntimeError(f"Refusing to start in production: {problem}. Set SECRET_KEY to at least 32 random bytes "
-                           "(e.g. python -c 'import secrets; print(secrets.token_hex(32))').")
+    app.config.setdefault("APP_ENV", config_name)  # `flask check` asks which configuration it runs under
+    if config_name == "production" and (problems := production_problems(app.config)):
+        raise RuntimeError("Refusing to start in production: " + " ".join(problems))
     os.makedirs(app.config["UPLOAD_DIR"], exist_ok=True)
+    if config_name == "production" and app.config.get("PROXIES_IN_FRONT"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # nginx in front (deploy/nginx-site.conf): the client's address, scheme and host are the ones nginx saw;
+        # exactly PROXIES_IN_FRONT hops are trusted, so a client's own X-Forwarded-For changes nothing
+        hops = int(app.config["PROXIES_IN_FRONT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    from app import logging_setup
+
+    logging_setup.init_app(app)  # first of the request hooks: every later line and error page has the request id
 
     _init_database(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
@@ -66,7 +76,8 @@ def _select_locale() -> str:
 def _init_database(app: Flask) -> None:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite"):
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+                                                   "connect_args": {"timeout": 30, "check_same_thread": False}}
     db.init_app(app)
     if uri.startswith("sqlite"):
         from app.database import configure_sqlite
@@ -79,6 +90,7 @@ def _register_template_helpers(app: Flask) -> None:
     from app import formatting, municipalities
     from app.formatting import current_lang as lang
     from app.services import attachments, grants, questions, reporting
+    from app.models.questions import KIND_LABELS, STEP_LABELS
     from app.services.workflow import engine
 
     from fractions import Fraction
@@ -101,13 +113,14 @@ def _register_template_helpers(app: Flask) -> None:
         question_answers=lambda application: questions.shown(application, lang()),  # the call's own, answered
         application_files=lambda application: attachments.shown(application, lang()),  # with download links
         tranche_when=lambda item: grants.tranche_when(item, lang()),  # a tranche's date or event, in words
+        question_kind_labels=KIND_LABELS, question_step_labels=STEP_LABELS,  # lazy: in the page's language
     )
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app.views import account, admin, applicant, auth, evaluator, public
+    from app.views import account, admin, applicant, auth, evaluator, health, public, two_factor
 
-    for module in (public, auth, applicant, account, evaluator, admin):
+    for module in (public, auth, two_factor, applicant, account, evaluator, admin, health):
         app.register_blueprint(module.bp)
 
 
@@ -146,9 +159,16 @@ def _register_errors(app: Flask) -> None:
     def too_large(_error):
         return render_template("errors/413.html"), 413
 
+    from sqlalchemy.exc import DBAPIError
+
+    from app.errors import database_unavailable
+
+    app.register_error_handler(DBAPIError, database_unavailable)  # 503 when the database is out of reach
+
     @app.errorhandler(500)
     def server_error(error):
-        reference = getattr(g, "error_reference", None) or secrets.token_hex(4)
+        # the request's id (app/logging_setup.py): in the X-Request-ID header and in every log line of the request
+        reference = getattr(g, "error_reference", None) or getattr(g, "request_id", None) or secrets.token_hex(4)
         log.error("unexpected error, reference %s: %r", reference, getattr(error, "original_exception", error))
         db.session.rollback()
         return render_template("errors/500.html", reference=reference), 500
@@ -169,4 +189,6 @@ def _register_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config.get("HSTS_MAX_AGE"):  # production: browsers come back over https only
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={int(app.config['HSTS_MAX_AGE'])}")
         return response

@@ -1,5 +1,5 @@
 """flask --app wsgi …: demo, create-user, tick, worker, audit verify, ranking verify, export, workflows
-diagram."""
+diagram, backup, restore, check."""
 from __future__ import annotations
 
 import sys
@@ -20,6 +20,10 @@ def register(app: Flask) -> None:
         click.echo("Demo logins (password for all: see below):")
         for role, email, password in logins:
             click.echo(f"  {role:<10} {email:<32} {password}")
+        click.echo("Admins and auditors need two-factor sign-in: at their first sign-in they are asked to set up an "
+                   "authenticator app (FreeOTP, Aegis, Google or Microsoft Authenticator: scan the QR code or type "
+                   "the key), then enter its 6-digit code at every sign-in. NGO members and evaluators may turn it "
+                   "on under Change password > Two-factor sign-in.")
 
     @app.cli.command("create-user")
     @click.option("--email", required=True)
@@ -194,6 +198,59 @@ def register(app: Flask) -> None:
         verb = "would purge" if dry_run else "purged"
         click.echo(f"calls past their retention date: {', '.join(report.calls) or 'none'}")
         click.echo(f"{verb}: {len(report.drafts)} drafts, {len(report.people)} people pseudonymised")
+
+    @app.cli.command("backup")
+    @click.argument("into", type=click.Path(file_okay=False))
+    def backup_command(into):
+        """Back up the database (PostgreSQL: pg_dump; SQLite: its backup API, safe while the app runs) and the files
+        in UPLOAD_DIR into a new folder inside INTO; print the folder."""
+        from app.services import backups
+
+        try:
+            made = backups.backup(into, app.config["UPLOAD_DIR"])
+        except backups.BackupError as refused:
+            raise click.ClickException(refused.message) from None
+        click.echo(f"backed up {len(made.tables)} tables, {sum(made.tables.values())} rows, {made.uploads} files "
+                   f"on disk into {made.folder}")
+
+    @app.cli.command("restore")
+    @click.argument("folder", type=click.Path(exists=True, file_okay=False))
+    @click.option("--force", is_flag=True, help="Replace a database (and UPLOAD_DIR) that holds data already")
+    def restore_command(folder, force):
+        """Restore a folder made by `backup` into this configuration's database (DATABASE_URL) and UPLOAD_DIR.
+        Refuses a target that holds data unless --force; says what it will do first."""
+        from app.services import backups
+
+        db.session.remove()
+        db.engine.dispose()  # nothing of this process keeps the target open
+        try:
+            found = backups.plan(folder, app.config["SQLALCHEMY_DATABASE_URI"], app.config["UPLOAD_DIR"])
+            for line in found.lines():
+                click.echo(line)
+            if found.problems and force:
+                click.echo("--force: will replace what is there: " + "; ".join(found.problems) + ".")
+            restored = backups.restore(found, force=force)
+        except backups.BackupError as refused:
+            raise click.ClickException(refused.message) from None
+        if restored.differences:
+            click.echo("restored, but the row counts differ from the backup's:\n  " +
+                       "\n  ".join(restored.differences), err=True)
+            sys.exit(1)
+        click.echo(f"restored {len(restored.tables)} tables, {sum(restored.tables.values())} rows: every count as "
+                   "in the backup. Run `flask --app wsgi audit verify` next.")
+
+    @app.cli.command("check")
+    def check_command():
+        """Say what is misconfigured, in words: the secret, mail, the database and its migration, the PDF fonts,
+        Graphviz, the upload limit against nginx's, the https address in production. Exit 0 when all is well."""
+        from app.services import config_check
+
+        findings = config_check.run(app)
+        for finding in findings:
+            click.echo(finding.line())
+        problems = [finding for finding in findings if not finding.ok]
+        click.echo(f"{len(problems)} problems" if problems else "all is well")
+        sys.exit(1 if problems else 0)
 
     workflows_group = click.Group("workflows", help="The process definitions.")
 

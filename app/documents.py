@@ -1,6 +1,7 @@
 """HTML → PDF with WeasyPrint. Only local static files may be fetched."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from flask import current_app, render_template
@@ -32,9 +33,24 @@ def render_html(kind: str, context: dict, language: str) -> str:
         return render_template(f"pdf/{kind}.html", lang=language, font_dir=str(FONT_DIRS[0]), **context)
 
 
+_FONTS = threading.local()
+
+
+def _font_config():
+    """One WeasyPrint font configuration per thread, kept: a fresh one per document loads the system's fonts and
+    writes the @font-face files to a new folder each time (about a third of a letter's rendering); a kept one adds
+    each @font-face once, so memory stays flat. Per thread, because fontconfig and Pango promise no sharing."""
+    config = getattr(_FONTS, "config", None)
+    if config is None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        config = _FONTS.config = FontConfiguration()
+    return config
+
+
 def render(kind: str, context: dict, language: str) -> bytes:
     from weasyprint import HTML
 
     html = render_html(kind, context, language)
     base = current_app.static_folder
-    return HTML(string=html, base_url=base, url_fetcher=_local_only_fetcher()).write_pdf()
+    return HTML(string=html, base_url=base, url_fetcher=_local_only_fetcher()).write_pdf(font_config=_font_config())

@@ -62,3 +62,46 @@ def surfaced(function):
         except NotAvailable as error:
             raise NotPossible(error.workflow, error.trigger, error.state) from error
     return wrapper
+
+
+# --- the database out of reach ------------------------------------------------------------------------------------
+
+RETRY_AFTER_SECONDS = 15
+
+
+def database_unavailable(error):
+    """The error handler for a database that cannot be reached (a restart, a failover, a dropped connection):
+    503 with Retry-After and a page in Latvian and English, never a traceback. The session is rolled back first,
+    so nothing the request had begun is committed; the next request gets a fresh connection (the engine's
+    pool_pre_ping, config.py). Any other database error is not ours: it goes on to the 500 page.
+
+    The page is rendered without the database: no base.html (its menu asks who is logged in, which needs the
+    users table), without the context processors (Flask-Login's would load the user), and in both languages,
+    since the user's choice may be stored in the database too."""
+    import logging
+
+    from flask import current_app, g
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
+    from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+
+    from app.extensions import db
+
+    if not (isinstance(error, (OperationalError, InterfaceError)) or getattr(error, "connection_invalidated", False)):
+        raise error
+    logging.getLogger("app").warning("database unavailable: %s", type(getattr(error, "orig", error)).__name__)
+    user = g.get("_login_user")  # loaded by Flask-Login: kept as it is (a rollback would expire it), so that the
+    if user is not None and user in db.session:  # request's log lines still say whose it was, without the database
+        db.session.expunge(user)
+    for undo in (db.session.rollback, db.session.remove):  # remove: the next request starts from the pool
+        try:
+            undo()
+        except SQLAlchemyError:  # the server is gone, so is the transaction: nothing of it was committed
+            pass
+    texts = {}
+    for language in ("lv", "en"):
+        with force_locale(language):
+            texts[language] = (_("The service is briefly unavailable"),
+                               _("Your last action may not have been completed. Please wait a moment and try again."))
+    page = current_app.jinja_env.get_template("errors/503.html").render(texts=texts)
+    return page, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}

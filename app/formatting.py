@@ -1,6 +1,7 @@
 """How dates, times and money are shown: Latvian first (27.11.2026., 4 600,00 €), in Europe/Riga."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -22,16 +23,26 @@ def money(cents: int | None, lang: str = "lv") -> str:
     return f"{sign}{grouped},{rest:02d}\u00a0€"
 
 
-def parse_money(text: str) -> int:
-    """'4 600,00' or '4600.00' or '4600' → 460000 cents. Raises ValueError with nothing half-parsed."""
-    cleaned = text.strip().replace("\u00a0", "").replace(" ", "").replace("€", "")
-    if "," in cleaned and "." in cleaned:
-        cleaned = cleaned.replace(".", "") if cleaned.rindex(",") > cleaned.rindex(".") else cleaned.replace(",", "")
-    cleaned = cleaned.replace(",", ".")
-    value = Decimal(cleaned)
-    if value != value.quantize(Decimal("0.01")) or value < 0:
+_SPACES = "[ \u00a0\u202f]"  # a space, a no-break space or a narrow one between groups of three digits
+_MONEY = {
+    # "4 600,00", "4600.00", "4600", "0,07"; a comma or a point before the cents, spaces between thousands
+    "lv": re.compile(rf"(?P<whole>\d{{1,3}}(?:{_SPACES}\d{{3}})+|\d{{1,12}})(?:[.,](?P<fraction>\d{{1,2}}))?"),
+    # "4,600.00" as the English pages write it, and "4 600.00", "4600", "12,50" (a comma before two digits)
+    "en": re.compile(rf"(?P<whole>\d{{1,3}}(?:,\d{{3}})+|\d{{1,3}}(?:{_SPACES}\d{{3}})+|\d{{1,12}})"
+                     rf"(?:(?:\.|,(?=\d{{1,2}}$))(?P<fraction>\d{{1,2}}))?"),
+}
+
+
+def parse_money(text: str, lang: str | None = None) -> int:
+    """Euros as people type them in `lang` (the reader's language by default) → integer cents: "4 600,00",
+    "4600.00" and "4600" in either; "4,600.00" in English, as its pages show amounts. Raises ValueError for
+    anything else (more than two decimals, a minus, exponents, "1.200,50"), so nothing is guessed."""
+    cleaned = (text or "").strip().removeprefix("€").removesuffix("€").removesuffix("EUR").strip()
+    found = _MONEY["en" if (lang or current_lang()) == "en" else "lv"].fullmatch(cleaned)
+    if not found:
         raise ValueError(text)
-    return int(value * 100)
+    whole = int(re.sub(r"\D", "", found["whole"]))
+    return whole * 100 + int((found["fraction"] or "0").ljust(2, "0"))
 
 
 def day(value: date | datetime | None, lang: str = "lv") -> str:

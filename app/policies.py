@@ -1,7 +1,7 @@
 """Who may see and do what, object by object. Every view asks here; nothing else decides access."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select, true
 
 from app.errors import NotAllowed, NotFound
 from app.extensions import db
@@ -9,6 +9,14 @@ from app.models import (Application, ApplicationFile, Assignment, Call, Message,
                         Recovery, Report)
 
 OPEN_ASSIGNMENT = ("accepted", "submitted")
+
+
+def may_turn_off_two_factor(user) -> bool:
+    """Two-factor sign-in is required of admins and auditors (they decide over public money), optional for the
+    others (app/services/two_factor.py)."""
+    from app.services import two_factor
+
+    return user.is_authenticated and not two_factor.required_for(user)
 
 
 def in_organiser_scope(user, call: Call) -> bool:
@@ -178,6 +186,31 @@ def visible_calls_filter(user):
     if user.programme_level:
         return True
     return Call.organiser_id.in_(user.organiser_ids or {-1})
+
+
+def outgoing_messages_filter(user):
+    """A where-clause for the e-mails an admin or auditor follows in the outbox: those about a call of their
+    organisers, or about an application of such a call (or its assignment, report or payment). A message about no
+    call (an invitation, a password reset) is the programme level's to see."""
+    if user.programme_level:
+        return true()
+    calls = select(Call.id).where(visible_calls_filter(user))
+    applications = select(Application.id).where(Application.call_id.in_(calls))
+    about = {"call": calls, "application": applications,
+             "assignment": select(Assignment.id).where(Assignment.application_id.in_(applications)),
+             "report": select(Report.id).where(Report.application_id.in_(applications)),
+             "payment": select(Payment.id).where(Payment.application_id.in_(applications))}
+    return or_(*[and_(Message.entity_type == kind, Message.entity_id.in_(ids)) for kind, ids in about.items()])
+
+
+def outgoing_message_for(message_id: int, user) -> Message:
+    """A message of the outbox, for an admin who may send it again (404 outside their organisers)."""
+    message = db.session.scalar(select(Message).where(Message.id == message_id, outgoing_messages_filter(user)))
+    if message is None:
+        raise NotFound()
+    if user.role != "admin":
+        raise NotAllowed()
+    return message
 
 
 def visible_messages_filter(user):

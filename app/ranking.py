@@ -11,8 +11,9 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 from functools import lru_cache
-from itertools import combinations
+from itertools import chain, combinations
 from math import lcm
+from operator import itemgetter, mul
 from typing import Iterable, Mapping, Sequence
 
 SUBMITTED_AT = "submitted_at"
@@ -169,6 +170,77 @@ def _exact_sum(terms: Sequence[tuple[int, int]]) -> Fraction:
 _mean = lru_cache(maxsize=4096)(Fraction)
 
 
+class _Prepared:
+    """What aggregating many entries against one set of criteria shares, computed once per `rank`: the valid
+    scores per code, the codes in order with a C-level getter, the weights over one common denominator."""
+
+    def __init__(self, criteria: Sequence[Criterion]):
+        self.criteria = criteria
+        self.codes = tuple(c.code for c in criteria)
+        self.width = len(self.codes)
+        self.allowed_per_code = tuple(frozenset(range(c.max_half_points + 1)) for c in criteria)
+        uniform = len(set(self.allowed_per_code)) == 1
+        self.allowed = self.allowed_per_code[0] if uniform else None  # one set check for all the scores
+        unique = len(set(self.codes)) == len(self.codes)
+        self.getter = itemgetter(*self.codes) if len(self.codes) >= 2 and unique else None
+        self.weight_denominator = lcm(*(c.weight.denominator for c in criteria)) if criteria else 1
+        self.weight_numerators = tuple(c.weight.numerator * (self.weight_denominator // c.weight.denominator)
+                                       for c in criteria)
+        self.minima = tuple((i, c.code, c.min_half_points) for i, c in enumerate(criteria)
+                            if c.min_half_points is not None)
+        self.unweighted = all(c.weight == 1 for c in criteria)  # the weighted total is the total
+        self._top = max((c.max_half_points for c in criteria), default=0)
+        self._means: dict[int, list[Fraction]] = {}
+
+    def means(self, n: int) -> list[Fraction]:
+        """s/n for every column sum s that n reviews can reach (shared Fractions, looked up by index)."""
+        table = self._means.get(n)
+        if table is None:
+            table = self._means[n] = [Fraction(s, n) for s in range(self._top * n + 1)]
+        return table
+
+
+def _aggregate_fast(reviews: Sequence[Review], prepared: _Prepared,
+                    rules: Rules) -> tuple[Aggregate, list[int], int] | None:
+    """The common case, exactly as `aggregate` computes it but without a Python loop per score: every review
+    scored every criterion (integers in range, no other codes), so each mean is its column sum over the number of
+    counted reviews. None when the case does not hold (the general path then decides, errors included)."""
+    getter = prepared.getter
+    if getter is None or not reviews:
+        return None
+    width = prepared.width
+    try:
+        rows = [getter(r.scores) for r in reviews]
+    except KeyError:
+        return None
+    for r in reviews:
+        if len(r.scores) != width:  # all the codes are there, so a longer mapping holds an unknown one
+            return None
+    if prepared.allowed is not None:
+        if not prepared.allowed.issuperset(chain.from_iterable(rows)):
+            return None
+    elif not all(map(frozenset.issuperset, prepared.allowed_per_code, zip(*rows))):
+        return None
+    counted = counted_reviews(reviews, prepared.criteria, rules)
+    if counted is not reviews and len(counted) != len(reviews):
+        rows = [getter(r.scores) for r in counted]
+    n = len(rows)
+    sums = list(map(sum, zip(*rows)))
+    total = _mean(sum(sums), n)
+    weighted = total if prepared.unweighted else _mean(sum(map(mul, prepared.weight_numerators, sums)),
+                                                      prepared.weight_denominator * n)
+    agg = Aggregate(per_criterion=dict(zip(prepared.codes, map(prepared.means(n).__getitem__, sums))),
+                    total=total, weighted_total=weighted, counted_review_ids=tuple(r.review_id for r in counted))
+    return agg, sums, n
+
+
+def _fast_failures(sums: list[int], n: int, prepared: _Prepared, rules: Rules) -> tuple[str, ...]:
+    """`pass_failures` on integers: a mean s/n is below m exactly when s < m·n."""
+    failures = ["total_below_pass_mark"] if sum(sums) < rules.pass_mark_half_points * n else []
+    failures.extend(f"minimum:{code}" for i, code, minimum in prepared.minima if sums[i] < minimum * n)
+    return tuple(failures)
+
+
 def aggregate(reviews: Sequence[Review], criteria: Sequence[Criterion], rules: Rules) -> Aggregate:
     _check_scores(reviews, criteria)
     counted = counted_reviews(reviews, criteria, rules)
@@ -262,9 +334,15 @@ def rank(entries: Sequence[Entry], criteria: Sequence[Criterion], rules: Rules) 
     """Passing entries in rank order (decision "reserve" until allocate()), then failing ones."""
     _check_rank_inputs(entries, criteria, rules)
     passing, failing = [], []
+    prepared = _Prepared(tuple(criteria))
     for e in entries:
-        agg = aggregate(e.reviews, criteria, rules)
-        failures = tuple(pass_failures(agg, criteria, rules))
+        fast = _aggregate_fast(e.reviews, prepared, rules)
+        if fast is None:
+            agg = aggregate(e.reviews, criteria, rules)
+            failures = tuple(pass_failures(agg, criteria, rules))
+        else:
+            agg = fast[0]
+            failures = _fast_failures(fast[1], fast[2], prepared, rules)
         if failures:
             failing.append(Ranked(e.application_id, None, agg, False, failures, None,
                                   REJECTED, e.amount_cents))
@@ -292,7 +370,9 @@ def allocate(ranked: Sequence[Ranked], rules: Rules) -> list[Ranked]:
         else:
             decisions[r.application_id] = RESERVE
             stopped = rules.allocation_policy == "strict"
-    return [replace(r, decision=decisions.get(r.application_id, REJECTED)) for r in ranked]
+    # Ranked is frozen: an entry whose decision does not change is returned as it is.
+    return [r if r.decision == decision else replace(r, decision=decision)
+            for r in ranked for decision in (decisions.get(r.application_id, REJECTED),)]
 
 
 def rank_and_allocate(entries: Sequence[Entry], criteria: Sequence[Criterion],

@@ -15,7 +15,8 @@ from app.extensions import csrf, db
 
 app = create_app("production", SQLALCHEMY_DATABASE_URI=os.environ["BENCH_SURGE_DATABASE_URL"],
                  SECRET_KEY=os.environ["BENCH_SURGE_SECRET"], UPLOAD_DIR=os.environ["BENCH_SURGE_UPLOAD_DIR"],
-                 WTF_CSRF_ENABLED=False, SESSION_COOKIE_SECURE=False, MAIL_SERVER="")
+                 WTF_CSRF_ENABLED=False, SESSION_COOKIE_SECURE=False, MAIL_SERVER="",
+                 PUBLIC_BASE_URL="https://bench.invalid")
 
 
 @app.post("/bench/bare")

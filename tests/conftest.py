@@ -37,6 +37,7 @@ from email import message_from_bytes
 from email import policy as email_policy
 from email.message import EmailMessage
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -52,6 +53,27 @@ from tests import factories
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+
+
+SCREENSHOTS = Path("/tmp/e2e-shots")  # the browser tests' artifacts (tests/e2e/conftest.py Visitor.shot)
+
+
+def pytest_sessionstart(session):
+    """The screenshots folder holds this run's only: emptied once, in the controlling process when pytest-xdist
+    runs the suite in several (a worker emptying it would delete the others')."""
+    if not hasattr(session.config, "workerinput") and not os.environ.get("KEEP_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for old in SCREENSHOTS.glob("*.png"):
+            old.unlink()
+
+
+SERIAL_SUITES = ("concurrency", "reliability")  # scripts/run-tests.sh runs these alone, after the rest
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if Path(str(item.fspath)).parent.name in SERIAL_SUITES:
+            item.add_marker(pytest.mark.serial)
 
 
 # --- which database --------------------------------------------------------------------------------------------

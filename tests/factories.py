@@ -74,6 +74,58 @@ def login_as(client, user) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = user.get_id()  # the id and the session version (app/services/accounts.py)
         session["_fresh"] = True
+        session["two_factor_passed"] = user.id  # its second step passed (app/views/two_factor.py PASSED)
+
+
+def enrol_two_factor(user) -> list[str]:
+    """Turn two-factor sign-in on for `user` as the enrolment page does (a fresh secret, confirmed by its current
+    code); the ten recovery codes. Flushes, does not commit."""
+    from app.services import two_factor
+
+    token = two_factor.new_secret_token()
+    return two_factor.enable(user, token, totp_code(two_factor.reveal(token)))
+
+
+def totp_code(secret: str, *, after_step: int | None = None) -> str:
+    """The code an authenticator app with `secret` shows now (app.clock), or, when `after_step` (the user's last
+    used step) is now or later, the code of the next step, which the server still accepts (one step of drift)."""
+    import pyotp
+
+    from app import clock
+    from app.services import two_factor
+
+    step = int(clock.now().timestamp()) // two_factor.STEP_SECONDS
+    if after_step is not None and after_step >= step:
+        step = after_step + 1
+    return pyotp.TOTP(secret, interval=two_factor.STEP_SECONDS).at(step * two_factor.STEP_SECONDS)
+
+
+def finish_sign_in(client, email: str) -> None:
+    """After the login form's POST (a test client): what two-factor sign-in asks next, done as the user with the
+    authenticator app would: the code step, or an admin's or auditor's enrolment at the first sign-in."""
+    import re
+
+    from app.services import two_factor
+
+    with client.session_transaction() as session:
+        pending, logged_in = "two_factor_pending" in session, "_user_id" in session
+    db.session.expire_all()
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if pending:
+        response = client.post("/login/code", data={"code": user_totp_code(user)})
+        assert response.status_code == 302, response.get_data(as_text=True)
+    elif logged_in and two_factor.required_for(user) and not two_factor.enabled(user):
+        page = client.get("/account/two-factor/setup").get_data(as_text=True)
+        secret = re.search(r"data-totp-secret>([A-Z2-7 ]+)<", page).group(1).replace(" ", "")
+        response = client.post("/account/two-factor/setup", data={"code": totp_code(secret)})
+        assert "recovery-codes" in response.get_data(as_text=True), response.get_data(as_text=True)
+
+
+def user_totp_code(user) -> str:
+    """The code that signs `user` (two-factor on) in now without being a replay."""
+    from app.services import two_factor
+
+    return totp_code(two_factor.secret_of(user), after_step=user.totp_last_step)
 
 
 def confirmation_path(email: str) -> str:

@@ -1,5 +1,5 @@
 """The application (projekta iesniegums), DESIGN 2.2."""
-from workflows.definition import N_, ClockMove, State, Workflow, t, then
+from workflows.definition import ClockMove, State, Workflow, t, then
 
 PRE_DECISION = ("submitted", "clarification", "eligible", "in_review", "reviewed", "reserve")
 
@@ -62,10 +62,10 @@ APPLICATION = Workflow(
         t("sign", "accepted", "contracted", "admin", guards=("current_agreement_accepted",), effects=("create_grant",),
           irreversible=True),
         t("renounce", "contracted", "terminated", "applicant", effects=("terminate_grant",), needs_note=True,
-          cascades=(then("payment.cancel", "scheduled_payments", N_("The agreement was terminated.")),)),
+          cascades=(then("payment.cancel", "scheduled_payments", "agreement_terminated"),)),
         t("terminate", "contracted", "terminated", "admin", effects=("terminate_grant", "tell_grant_terminated"),
           needs_note=True,
-          cascades=(then("payment.cancel", "scheduled_payments", N_("The agreement was terminated.")),)),
+          cascades=(then("payment.cancel", "scheduled_payments", "agreement_terminated"),)),
         t("close_grant", "contracted", "closed", "admin", guards=("grant_settled",), effects=("tell_grant_closed",),
           irreversible=True),
         t("appeal", ("ineligible", "rejected", "reserve"), "appealed", "applicant", guards=("within_appeal_window",),
@@ -107,7 +107,7 @@ APPLICATION = Workflow(
         "uphold_appeal": ("Apmierināt apstrīdējumu", "Uphold the appeal"),
     },
     # An offer not accepted by its deadline is declined; the reserve list ends when the call says (DESIGN 2.2).
-    clock=(ClockMove("decline", "funded", "offer_deadline", N_("The offer's acceptance deadline has passed.")),
+    clock=(ClockMove("decline", "funded", "offer_deadline", "offer_deadline_passed"),
            ClockMove("expire_reserve", "reserve", "call.reserve_expires_at")),
     groups={
         # An award is held from the decision to fund until the grant ends: counted in the awarded total and

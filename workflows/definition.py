@@ -12,16 +12,11 @@ class State:
     final: bool = False
 
 
-def N_(text: str) -> str:
-    """Marks a msgid (a note the app records in the user's language) for extraction; returns it unchanged."""
-    return text
-
-
 @dataclass(frozen=True)
 class Cascade:
     """After a move and its effects, the system fires `workflow.trigger` on each row the registered function
     `targets` returns for the move (in its order), each event caused by the move, in the same transaction.
-    `note` is the reason written on each cascaded event (a msgid); without one they carry the cause's."""
+    `note` is the reason written on each cascaded event (the name of a system note the app registers: app/services/registry.py); without one they carry the cause's."""
 
     workflow: str
     trigger: str
@@ -48,7 +43,7 @@ class ClockMove:
     """A move the clock makes: `trigger` fires as the system when `now >= entity.<at>` while in `source`.
 
     `at` is an attribute of the entity or, dotted, of a row it belongs to ("call.reserve_expires_at"); `note` is the
-    reason written on the event (a msgid)."""
+    reason written on the event (the name of a system note, as for a Cascade)."""
 
     trigger: str
     source: str

@@ -99,9 +99,9 @@ class Compiled:
 
 
 def validate(workflow: Workflow, guards: Iterable[str], effects: Iterable[str], selectors: Iterable[str],
-             targets: Iterable[str] | None = None) -> None:
-    """Refuse a definition naming anything unknown. `targets` None: the cascades' target names are not checked
-    (the machine alone needs none of the app's functions)."""
+             targets: Iterable[str] | None = None, notes: Iterable[str] | None = None) -> None:
+    """Refuse a definition naming anything unknown. `targets` / `notes` None: the cascades' target names and the
+    system notes are not checked (the machine alone needs none of the app's functions or texts)."""
     known_states = {s.name for s in workflow.states}
     guards, effects, selectors = set(guards), set(effects), set(selectors)
     problems = []
@@ -124,6 +124,8 @@ def validate(workflow: Workflow, guards: Iterable[str], effects: Iterable[str], 
                 problems.append(f"{where}: cascade '{cascade.workflow}.{cascade.trigger}' is not the system's to fire")
             if targets is not None and cascade.targets not in set(targets):
                 problems.append(f"{where}: unknown cascade targets '{cascade.targets}'")
+            if notes is not None and cascade.note and cascade.note not in set(notes):
+                problems.append(f"{where}: unknown system note '{cascade.note}'")
     for group, states in workflow.groups.items():
         problems += [f"{workflow.name}: group '{group}' names unknown state '{s}'" for s in states
                      if s not in known_states]
@@ -133,6 +135,8 @@ def validate(workflow: Workflow, guards: Iterable[str], effects: Iterable[str], 
             problems.append(f"{workflow.name}: clock move '{move.trigger}' from '{move.source}' has no transition")
         elif not any("system" in t.roles for t in leaving):
             problems.append(f"{workflow.name}: clock move '{move.trigger}' is not the system's to fire")
+        if notes is not None and move.note and move.note not in set(notes):
+            problems.append(f"{workflow.name}: clock move '{move.trigger}': unknown system note '{move.note}'")
     if problems:
         raise DefinitionError("; ".join(problems))
 
@@ -160,12 +164,14 @@ def compile_workflow(workflow: Workflow) -> Compiled:
 
 class Engine:
     def __init__(self, guards: Iterable[str], effects: Iterable[str], selectors: Iterable[str],
-                 targets: Iterable[str] | None = None):
-        """`targets`: the registered cascade targets; None (the bench, a machine-only test) does not check them."""
+                 targets: Iterable[str] | None = None, notes: Iterable[str] | None = None):
+        """`targets`, `notes`: the registered cascade targets and system notes; None (the bench, a machine-only
+        test) does not check them."""
         guards, effects, selectors = list(guards), list(effects), list(selectors)
         targets = None if targets is None else set(targets)
+        notes = None if notes is None else set(notes)
         for workflow in WORKFLOWS.values():
-            validate(workflow, guards, effects, selectors, targets)
+            validate(workflow, guards, effects, selectors, targets, notes)
         self.compiled = {name: compile_workflow(w) for name, w in WORKFLOWS.items()}
 
     def workflow(self, name: str) -> Workflow:

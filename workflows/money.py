@@ -14,8 +14,12 @@ PAYMENT = Workflow(
         t("pay", "scheduled", "paid", "admin", guards=("payment_due", "paid_within_grant", "bank_reference_given"),
           effects=("record_payment", "tell_payment_made")),
         t("cancel", "scheduled", "cancelled", ("admin", "system"), needs_note=True),
+        # a shortfall in results takes part of a tranche still to pay (app/services/reporting.py record_shortfall)
+        t("reduce", "scheduled", "scheduled", "admin", guards=("reduction_fits",), effects=("reduce_payment",),
+          needs_note=True),
     ),
-    triggers={"pay": ("Atzīmēt kā izmaksātu", "Mark as paid"), "cancel": ("Atcelt maksājumu", "Cancel the payment")},
+    triggers={"pay": ("Atzīmēt kā izmaksātu", "Mark as paid"), "cancel": ("Atcelt maksājumu", "Cancel the payment"),
+              "reduce": ("Samazināt maksājumu", "Reduce the payment")},
 )
 
 RECOVERY = Workflow(

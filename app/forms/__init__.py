@@ -23,7 +23,7 @@ from flask_wtf import FlaskForm as _FlaskForm
 from werkzeug.datastructures import FileStorage
 
 from app import direction_controls
-from app.i18n import N_
+from flask_babel import lazy_gettext as _l
 
 
 class _Catalogue:
@@ -92,21 +92,21 @@ def ngettext(singular: str, plural: str, n: int) -> str:  # the same, for a msgi
 
 # WTForms' messages that the app's validators and fields can show, spelt out so pybabel keeps them in the catalogue.
 WTFORMS_MSGIDS = (
-    N_("This field is required."),
-    N_("Invalid input."),
-    N_("Invalid email address."),
-    N_("Not a valid choice."),
-    N_("Invalid Choice: could not coerce."),
-    N_("Not a valid integer value."),
-    N_("Not a valid decimal value."),
-    N_("Not a valid float value."),
-    N_("Not a valid date value."),
-    N_("Not a valid datetime value."),
-    N_("Field must be equal to %(other_name)s."),
-    N_("Field must be between %(min)d and %(max)d characters long."),
-    N_("Number must be at least %(min)s."),
-    N_("Number must be at most %(max)s."),
-    N_("Number must be between %(min)s and %(max)s."),
+    _l("This field is required."),
+    _l("Invalid input."),
+    _l("Invalid email address."),
+    _l("Not a valid choice."),
+    _l("Invalid Choice: could not coerce."),
+    _l("Not a valid integer value."),
+    _l("Not a valid decimal value."),
+    _l("Not a valid float value."),
+    _l("Not a valid date value."),
+    _l("Not a valid datetime value."),
+    _l("Field must be equal to %(other_name)s."),
+    _l("Field must be between %(min)d and %(max)d characters long."),
+    _l("Number must be at least %(min)s."),
+    _l("Number must be at most %(max)s."),
+    _l("Number must be between %(min)s and %(max)s."),
     ngettext("Field must be at least %(min)d character long.", "Field must be at least %(min)d characters long.", 1),
     ngettext("Field cannot be longer than %(max)d character.", "Field cannot be longer than %(max)d characters.", 1),
     ngettext("Field must be exactly %(max)d character long.", "Field must be exactly %(max)d characters long.", 1),

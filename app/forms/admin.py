@@ -34,9 +34,12 @@ class PaymentTriggerForm(TriggerForm):
 class ShortfallForm(FlaskForm):
     """A shortfall in a report's results, recorded as a demand to repay (app/services/reporting.py)."""
 
-    amount = MoneyField(_l("Amount to recover (EUR)"), validators=[Given(_l("Enter the amount to recover."))])
+    how = RadioField(_l("How"), choices=[SelectChoice("reduction", _l("Reduce the tranches still to pay")),
+                                         SelectChoice("recovery", _l("Demand repayment of what was paid"))],
+                     validators=[DataRequired(_l("Choose how the shortfall is recorded: a reduction or a recovery."))])
+    amount = MoneyField(_l("Amount (EUR)"), validators=[Given(_l("Enter the amount."))])
     reason = TextAreaField(_l("Reason: which results fell short"),
-                           validators=[DataRequired(_l("Give the reason for the recovery.")), Length(max=5000)])
+                           validators=[DataRequired(_l("Give the reason for the shortfall.")), Length(max=5000)])
 
     @property
     def cents(self) -> int:

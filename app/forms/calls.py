@@ -228,8 +228,10 @@ class ReportRow(_Row):
 def tie_break_choices(criteria) -> list[SelectChoice]:
     """The keys a tie may be broken by, in words: each criterion of the call, and the earlier submission."""
     return ([SelectChoice("", "—")]
-            + [SelectChoice(c.code, _l("Score of criterion %(code)s: %(title)s", code=c.code,
-                                       title=c.title(current_lang()))) for c in criteria]
+            # str(): a lazy string counts as safe markup (flask_babel's LazyString.__html__), so the admin's title
+            # inside it would reach the page unescaped
+            + [SelectChoice(c.code, str(_l("Score of criterion %(code)s: %(title)s", code=c.code,
+                                           title=c.title(current_lang())))) for c in criteria]
             + [SelectChoice(SUBMITTED_AT, _l("Earlier submission"))])
 
 

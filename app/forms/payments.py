@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.forms import FlaskForm
 from app.forms.calls import LocalDateField
@@ -19,6 +19,19 @@ class BatchPaidForm(FlaskForm):
     paid_on = LocalDateField(_l("Paid on"), validators=[Optional()])
     bank_reference = StringField(_l("Bank reference"), validators=[
         DataRequired(_l("Enter the bank reference of the transfer.")), Length(max=60)])
+
+
+class DiscardBatchForm(FlaskForm):
+    """A bank file the bank rejected: discarded with what the bank answered (app/services/payment_batches.py)."""
+
+    reason = TextAreaField(_l("What the bank answered"), validators=[
+        DataRequired(_l("Give the reason: what the bank answered.")), Length(max=2000)])
+    confirm = BooleanField(_l("The bank rejected this file and paid nothing of it"), validators=[
+        DataRequired(_l("Confirm that the bank rejected the file."))])
+
+    def validate_confirm(self, field):
+        if field.raw_data != ["y"]:  # the tick box sends "y", once; anything else is not a confirmation
+            raise ValidationError(_l("Confirm that the bank rejected the file."))
 
 
 class BankAccountForm(FlaskForm):

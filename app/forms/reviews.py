@@ -62,8 +62,8 @@ class ScoreField(Field):
         from app.services.reviews import scale_message, score_problem
 
         if self._parse_error == "not_a_number":
-            raise ValidationError(_l("Criterion %(code)s: enter the score as a number of points, for example 3 or "
-                                     "3,5.", code=self.criterion.code))
+            raise ValidationError(str(_l("Criterion %(code)s: enter the score as a number of points, for example 3 "
+                                         "or 3,5.", code=self.criterion.code)))  # str(): lazy counts as markup
         if self._parse_error:
             raise ValidationError(scale_message(self.criterion))
         if self.data is not None:

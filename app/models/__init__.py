@@ -1,6 +1,6 @@
 """One module per aggregate; import them all here so metadata and Alembic see every table."""
 from app.models.accounts import (ConflictOfInterest, Invitation, LoginAttempt, LoginThrottle, Organisation, Organiser,
-                                 PasswordResetRequest, User, user_organisers)
+                                 PasswordResetRequest, RecoveryCode, User, user_organisers)
 from app.models.applications import (
     Appeal,
     Application,
@@ -19,14 +19,16 @@ from app.models.calls import Call, Check, CostCategory, Criterion, NumberCounter
 from app.models.evaluation import Assignment, ConsensusNote, ReviewReminder, Score
 from app.models.evaluators import CallEvaluator, EvaluatorAffiliation
 from app.models.jobs import Document, Job, Message
+from app.models.operations import WorkerHeartbeat
 from app.models.questions import Question
-from app.models.reporting import AttachmentDownload, Report, ReportRound
+from app.models.reporting import AttachmentDownload, Report, ReportReminder, ReportRound
 
 __all__ = [
     "AgreementSignature", "AgreementVersion",
     "Appeal", "Application", "ApplicationFile", "Assignment", "Attachment", "AttachmentType", "AuditCheckpoint",
-    "AuditEvent", "BudgetLine", "Call", "CallEvaluator", "EvaluatorAffiliation",
+    "AuditEvent", "RecoveryCode", "BudgetLine", "Call", "CallEvaluator", "EvaluatorAffiliation",
     "Check", "CheckResult", "Clarification", "ConflictOfInterest", "ConsensusNote", "CostCategory", "Criterion", "Decision", "Document", "Grant",
     "Invitation", "Job", "KeptDraft", "LoginAttempt", "LoginThrottle", "Message", "NumberCounter", "Organisation", "Organiser", "PasswordResetRequest", "Payment", "PaymentBatch", "PaymentBatchItem",
-    "Question", "RankingProtocol", "Recovery", "Report", "ReportRound", "AttachmentDownload", "ReviewReminder", "Score", "User", "user_organisers",
+    "Question", "RankingProtocol", "Recovery", "Report", "ReportReminder", "ReportRound", "AttachmentDownload", "ReviewReminder", "Score", "User", "user_organisers",
+    "WorkerHeartbeat",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text, false
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -88,6 +88,11 @@ class User(UserMixin, db.Model):
     # the kinds of message (app/services/notifications.py) the user wants in the system only, not by e-mail, space
     # separated: text, not JSON, because PostgreSQL's json has no equality and users are selected DISTINCT
     email_off_text: Mapped[str | None] = mapped_column("email_off_kinds", Text)
+    # Two-factor sign-in (app/services/two_factor.py): the TOTP secret, encrypted (Fernet, a key derived from
+    # SECRET_KEY); when it was turned on (None: off); the last time step whose code was accepted (no replay).
+    totp_secret: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
     organisers: Mapped[list[Organiser]] = relationship(secondary=user_organisers)
@@ -216,3 +221,14 @@ class PasswordResetRequest(db.Model):
     email: Mapped[str] = mapped_column(String(200), index=True)
     remote_addr: Mapped[str] = mapped_column(String(64), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that signs its user in instead of the authenticator's code (two-factor sign-in): only its
+    SHA-256 is kept (the codes are random, 50 bits each: no slow hash needed), and a code is deleted when used."""
+
+    __tablename__ = "recovery_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -41,9 +41,13 @@ class Payment(db.Model):
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paid_on: Mapped[date | None] = mapped_column(Date)
     bank_reference: Mapped[str | None] = mapped_column(String(60))
+    # How much a shortfall in results took off this tranche (app/services/reporting.py): amount_cents is what is
+    # still paid, amount_cents + reduced_cents what the schedule gave it
+    reduced_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         status_check("payment"),
+        CheckConstraint("reduced_cents >= 0", name="reduced_not_negative"),
         CheckConstraint("amount_cents > 0", name="amount_positive"),
         CheckConstraint("(due_on is null) <> (due_on_event is null)", name="due_on_date_or_event"),
         CheckConstraint("(status = 'paid') = (paid_on is not null)", name="paid_has_date"),
@@ -85,16 +89,25 @@ class PaymentBatch(db.Model):
     total_cents: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # read only for a download
+    # The bank rejected the file: discarded, with why; its payments may go into a new file
+    discarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    discarded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    discard_reason: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (CheckConstraint("total_cents > 0", name="total_positive"),)
+    __table_args__ = (CheckConstraint("total_cents > 0", name="total_positive"),
+                      CheckConstraint("(discarded_at is null) = (discard_reason is null)", name="discarded_with_reason"))
 
 
 class PaymentBatchItem(db.Model):
-    """A payment in a batch, with the end-to-end id it has in the file. A payment is in one batch at most: a second
-    file for it could have the bank pay it twice."""
+    """A payment in a batch, with the end-to-end id it has in the file. A payment is in one live batch at most: a
+    second file for it could have the bank pay it twice. A discarded batch releases its items (kept, for the record)."""
 
     __tablename__ = "payment_batch_items"
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("payment_batches.id"), index=True)
-    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"))
     end_to_end_id: Mapped[str] = mapped_column(String(35))
+    released: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    __table_args__ = (Index("uq_payment_batch_items_live_payment", "payment_id", unique=True,
+                            sqlite_where=text("not released"), postgresql_where=text("not released")),)

@@ -20,6 +20,14 @@ class Job(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # a failed try waits (app/services/jobs.py, backoff) until then; None: due at once
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # a running job belongs to its worker until then; a worker that died leaves it to be taken again afterwards
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("(status = 'running') = (leased_until is not null)", name="leased_while_running"),
+    )
 
 
 class Document(db.Model):

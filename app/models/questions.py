@@ -1,21 +1,21 @@
 """A question of the call's own, asked besides the fixed form (issue 6): frozen with the call at announce."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from app.extensions import db
-from app.i18n import N_
 
 QUESTION_KINDS = ("short_text", "long_text", "number", "date", "choice", "yes_no", "file")
 QUESTION_STEPS = ("project", "activities", "participants", "results", "questions", "declarations")
 # What the admin's pages call each kind and step (msgids: shown through gettext).
-KIND_LABELS = {"short_text": N_("Short text"), "long_text": N_("Long text"), "number": N_("Whole number"),
-               "date": N_("Date"), "choice": N_("One of several options"), "yes_no": N_("Yes or no"),
-               "file": N_("File")}
-STEP_LABELS = {"project": N_("The project"), "activities": N_("Activities"), "participants": N_("Who takes part"),
-               "results": N_("Results and indicators"), "questions": N_("Questions of the call"),
-               "declarations": N_("Declarations")}
+KIND_LABELS = {"short_text": _l("Short text"), "long_text": _l("Long text"), "number": _l("Whole number"),
+               "date": _l("Date"), "choice": _l("One of several options"), "yes_no": _l("Yes or no"),
+               "file": _l("File")}
+STEP_LABELS = {"project": _l("The project"), "activities": _l("Activities"), "participants": _l("Who takes part"),
+               "results": _l("Results and indicators"), "questions": _l("Questions of the call"),
+               "declarations": _l("Declarations")}
 
 
 class Question(db.Model):
@@ -55,7 +55,7 @@ class Question(db.Model):
 
     @property
     def kind_label(self) -> str:
-        """The msgid naming the kind (a template shows it through gettext)."""
+        """The kind in words, in the reader's language (a lazy string)."""
         return KIND_LABELS[self.kind]
 
     @property

@@ -11,6 +11,22 @@ from app.models.states import status_check
 from app.models.types import UTCDateTime
 
 
+class ReportReminder(db.Model):
+    """A reminder `tick` sent about one report still owed: `before` its due date or `after` it. Each kind at most
+    once per report (the unique pair), so a tick run twice, or two at once, reminds once."""
+
+    __tablename__ = "report_reminders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("report_id", "kind", name="uq_report_reminders_report_kind"),
+        CheckConstraint("kind in ('before', 'after')", name="kind"),
+    )
+
+
 class Report(db.Model):
     __tablename__ = "reports"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -24,7 +40,6 @@ class Report(db.Model):
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reviewer_note: Mapped[str | None] = mapped_column(Text)
-    reminders_sent: Mapped[list] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # An admin's permission to submit before the reported period has begun (app/services/reporting.py), with why
     early_allowed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

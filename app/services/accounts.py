@@ -266,6 +266,31 @@ def _password_checked(email: str, password: str, remote_addr: str) -> User | Non
     return None
 
 
+def password_confirmed(user: User, password: str, remote_addr: str = "") -> bool:
+    """A logged-in user's password, asked again before a change to their sign-in (two-factor sign-in off, new
+    recovery codes): counted by the throttle like a login. Refused when the throttle makes it wait. Commits."""
+    return _password_checked(user.email, password, remote_addr) is not None
+
+
+def second_step_checked(user_id: int, check, remote_addr: str = ""):
+    """The sign-in's second step (app/services/two_factor.py), counted by the throttle under the account's e-mail
+    like a password: `check(user)` answers a true value when the code was right (and writes what it used up).
+    Refused when the throttle makes it wait. Commits; returns what `check` answered."""
+    user = db.session.get(User, user_id)
+    email, address = user.email, address_key(remote_addr)
+    if db.session().in_transaction():
+        db.session.commit()
+    _count_attempt(email, address, clock.now())
+    user = db.session.get(User, user_id)
+    answer = check(user)
+    if answer:
+        _give_back(email, address)
+    else:
+        db.session.add(LoginAttempt(email=email, remote_addr=(remote_addr or "")[:64], at=clock.now()))
+    db.session.commit()
+    return answer
+
+
 def forget_old_counts(now: datetime | None = None) -> int:
     """Delete throttle rows with no attempt for FORGET_AFTER (they count as zero anyway). Returns how many."""
     now = now or clock.now()

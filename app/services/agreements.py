@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app import clock, formatting
 from app.errors import Refused
 from app.extensions import db
-from app.i18n import N_
 from app.models import Application, Document, User
 from app.models.agreements import AgreementSignature, AgreementVersion
 from app.services import audit, jobs, signatures
@@ -173,7 +173,7 @@ def amend(application: Application, actor: User, reason: str) -> AgreementVersio
     audit.record("application", application.id, "amend_agreement", application.status, application.status,
                  actor.id, note=reason, data={"version": number, "document": version.document_id})
     for member in application.organisation.members:
-        jobs.notify(member, "agreement_amended", N_("Agreement amended: %(number)s"), entity_type="application",
+        jobs.notify(member, "agreement_amended", _l("Agreement amended: %(number)s"), entity_type="application",
                     entity_id=application.id, number=application.number, title=application.title, note=reason,
                     version=number)
     return version
@@ -234,4 +234,4 @@ def summary(application: Application) -> dict | None:
 
 def finding_messages(row: AgreementSignature) -> list[str]:
     """What the check found, in the reader's language."""
-    return [_(signatures.FINDINGS[code]) for code, _detail in row.findings if code in signatures.FINDINGS]
+    return [str(signatures.FINDINGS[code]) for code, _detail in row.findings if code in signatures.FINDINGS]

@@ -4,12 +4,12 @@ from __future__ import annotations
 import hashlib
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app import formatting
 from app.errors import Refused
 from app.extensions import db
-from app.i18n import N_
 from app.models import Application, CheckResult, Clarification, User
 from app.services import attachments, audit, jobs, numbering, organisations, questions
 from app.services.audit import canonical_json
@@ -56,14 +56,15 @@ def _now():
     return clock.now()
 
 
-def frozen_content(application: Application) -> dict:
+def frozen_content(application: Application, files=None) -> dict:
+    """What the submission's SHA-256 is over. `files`: the application's files when the caller has them."""
     frozen = {"call": application.call.code, "organisation": application.organisation.registration_number,
               "title": application.title, "content": application.content, "amount_cents": application.amount_cents,
               "budget": [[b.category, b.description, b.quantity, b.unit_cost_cents, b.amount_cents]
                        for b in application.budget_lines]}
     if application.call.questions:  # the call's own questions: key, both labels, answer (none: the old shape)
         frozen["questions"] = questions.frozen(application)
-    files = attachments.frozen(application)
+    files = attachments.frozen(application, files)
     if files:  # each file's type, name, format, size and SHA-256 (none: the old shape)
         frozen["attachments"] = files
     return frozen
@@ -158,7 +159,8 @@ def _organisation_limit(ctx):
 def _freeze(ctx):
     application = ctx.entity
     application.submitted_at = ctx.now
-    application.content_sha256 = hashlib.sha256(canonical_json(frozen_content(application)).encode()).hexdigest()
+    frozen = frozen_content(application, attachments.move_files(ctx))
+    application.content_sha256 = hashlib.sha256(canonical_json(frozen).encode()).hexdigest()
     numbering.await_number(application)  # the real number is taken just before commit
 
 
@@ -175,7 +177,8 @@ def _receipt(ctx):
                                 "registration_number": application.organisation.registration_number},
                "call": {"code": application.call.code, "title": application.call.title_lv}}
     lang = ctx.actor.language
-    context["attachments"] = attachments.receipt_rows(application, lang)  # name, type and SHA-256 of each file
+    context["attachments"] = attachments.receipt_rows(application, lang, attachments.move_files(ctx))  # name,
+    # type and SHA-256 of each file
     context["questions"] = questions.shown(application, lang)  # the call's own questions: label and answer
     from app.services import budget
 
@@ -185,7 +188,7 @@ def _receipt(ctx):
     context["check_url"] = receipt_check_link()  # where anyone confirms the number and hash
     document = jobs.queue_document("receipt", "application", application.id, lang, context, f"{number}.pdf")
     application.receipt_document_id = document.id
-    message = jobs.notify(ctx.actor, "submitted", N_("Application %(number)s received"), entity_type="application",
+    message = jobs.notify(ctx.actor, "submitted", _l("Application %(number)s received"), entity_type="application",
                           entity_id=application.id, document=document, number=number,
                           time=formatting.moment(ctx.now, lang), sha256=application.content_sha256,
                           title=application.title, attachments=context["attachments"],
@@ -202,7 +205,7 @@ def submit(application: Application, actor: User):
 @effect("notify_withdrawn")
 def _withdrawn(ctx):
     for member in ctx.entity.organisation.members:
-        jobs.notify(member, "withdrawn", N_("Application %(number)s withdrawn"), entity_type="application",
+        jobs.notify(member, "withdrawn", _l("Application %(number)s withdrawn"), entity_type="application",
                     entity_id=ctx.entity.id, number=ctx.entity.number)
 
 
@@ -222,7 +225,7 @@ def _store_question(ctx):
     db.session.add(Clarification(application_id=application.id, question=ctx.data["question"].strip(),
                                  asked_by=ctx.actor.id, asked_at=ctx.now, answer_due_at=ctx.data["answer_due_at"]))
     for member in application.organisation.members:
-        jobs.notify(member, "clarification", N_("Clarification requested: %(number)s"),
+        jobs.notify(member, "clarification", _l("Clarification requested: %(number)s"),
                     entity_type="application", entity_id=application.id, number=application.number,
                     question=ctx.data["question"], due=formatting.moment(ctx.data["answer_due_at"], member.language))
 

@@ -276,8 +276,17 @@ def remove(application: Application, actor: User, file_id: int) -> ApplicationFi
     return row
 
 
-def missing_required(application: Application) -> list[AttachmentType]:
-    present = {f.type_id for f in files_of(application)}
+def move_files(ctx) -> list[ApplicationFile]:
+    """`files_of(ctx.entity)`, read once per move: the guard and the effects that freeze and receipt a submission
+    see the same files (the application is locked, so they cannot change meanwhile)."""
+    key = ("files", ctx.entity.id)
+    if key not in ctx.memo:
+        ctx.memo[key] = files_of(ctx.entity)
+    return ctx.memo[key]
+
+
+def missing_required(application: Application, files: list[ApplicationFile] | None = None) -> list[AttachmentType]:
+    present = {f.type_id for f in (files_of(application) if files is None else files)}
     return [t for t in types_of(application.call) if t.required and t.id not in present]
 
 
@@ -301,19 +310,21 @@ def rows_of(application: Application, lang: str) -> list[dict]:
     return rows
 
 
-def frozen(application: Application) -> list[dict]:
-    """The files as they go into the frozen content and the receipt: name, type, format, size, SHA-256."""
+def frozen(application: Application, files: list[ApplicationFile] | None = None) -> list[dict]:
+    """The files as they go into the frozen content and the receipt: name, type, format, size, SHA-256. `files`:
+    `files_of(application)` when the caller has them already."""
     return [{"type": f.attachment_type.label_lv if f.attachment_type else OTHER, "name": f.original_name,
              "stored_name": f.filename, "format": f.format, "size": f.size, "sha256": f.sha256}
-            for f in files_of(application)]
+            for f in (files_of(application) if files is None else files)]
 
 
-def receipt_rows(application: Application, lang: str) -> list[dict]:
+def receipt_rows(application: Application, lang: str, files: list[ApplicationFile] | None = None) -> list[dict]:
     """`frozen` with the type in `lang`, for the receipt (page, PDF, e-mail)."""
     with force_locale(lang):
         other = _("Other file")
+    files = files_of(application) if files is None else files  # the frozen rows and their labels: the same files
     return [{**item, "type": f.attachment_type.label(lang) if f.attachment_type else other,
-             "size_text": _kilobytes(f.size, lang)} for item, f in zip(frozen(application), files_of(application))]
+             "size_text": _kilobytes(f.size, lang)} for item, f in zip(frozen(application, files), files)]
 
 
 def shown(application: Application, lang: str) -> list[dict]:
@@ -334,7 +345,7 @@ def _kilobytes(size: int, lang: str) -> str:
 
 @guard("attachments_present")
 def _attachments_present(ctx):
-    missing = missing_required(ctx.entity)
+    missing = missing_required(ctx.entity, move_files(ctx))
     if not missing:
         return None
     lang = formatting.current_lang()

@@ -34,7 +34,6 @@ MAX_QUANTITY = 100_000
 MAX_LINE_CENTS = 2_000_000_000  # inside a 32-bit integer column, as every amount here (app/forms/calls.py)
 MAX_DESCRIPTION = 300
 
-_EUROS = re.compile(r"(?P<whole>\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d{1,10})(?:[.,](?P<fraction>\d{1,2}))?")
 
 
 @dataclass
@@ -179,12 +178,10 @@ def _code_for(label: str, taken: set[str]) -> str:
 
 def parse_unit_cost(text: str) -> int:
     """Euros as typed → integer cents. ValueError carries the message for the user."""
-    cleaned = (text or "").strip().removesuffix("€").removesuffix("EUR").strip()
-    found = _EUROS.fullmatch(cleaned)
-    if not found:
-        raise ValueError(_("Enter the unit cost in euros with at most two decimals, e.g. 12,50."))
-    whole = int(re.sub(r"\D", "", found["whole"]))
-    cents = whole * 100 + int((found["fraction"] or "0").ljust(2, "0"))
+    try:
+        cents = formatting.parse_money(text)
+    except ValueError:
+        raise ValueError(_("Enter the unit cost in euros with at most two decimals, e.g. 12,50.")) from None
     if cents > MAX_LINE_CENTS:
         raise ValueError(_("The unit cost is too large."))
     return cents

@@ -5,12 +5,12 @@ import hashlib
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app import formatting
 from app.errors import Refused
 from app.extensions import db
-from app.i18n import N_
 from app.models import Application, Assignment, Call, Check, Criterion, Decision, NumberCounter, RankingProtocol, User
 from app.services import attachments, audit, call_drafts, jobs, questions, scoring
 from app.services.audit import canonical_json
@@ -274,10 +274,8 @@ def regulations_context(call: Call) -> dict:
 def application_contents(call: Call) -> dict:
     """What an application to the call holds besides the fixed form, as the regulations and the public page list
     it: the call's own questions, the attachment types, and the cost categories of a budgeted call."""
-    from app.models.questions import KIND_LABELS, STEP_LABELS
-
-    return {
-        "questions": [{"label": q.label_lv, "kind": KIND_LABELS[q.kind], "step": STEP_LABELS.get(q.step, ""),
+    return {  # a question's kind and step as keys: the document names them in its own language (question_labels)
+        "questions": [{"label": q.label_lv, "kind": q.kind, "step": q.step,
                        "required": q.required} for q in call.questions],
         "attachment_types": [{"label": t.label_lv, "formats": attachments.formats_text(t.formats),
                               "required": t.required} for t in attachments.types_of(call)],
@@ -308,7 +306,7 @@ def set_announcements_opt_out(user: User, opt_out: bool) -> None:
 def _notify_announced(ctx):
     call = ctx.entity
     for user in announcement_recipients():
-        jobs.notify(user, "call_announced", N_("New call: %(title)s"), entity_type="call", entity_id=call.id,
+        jobs.notify(user, "call_announced", _l("New call: %(title)s"), entity_type="call", entity_id=call.id,
                     code=call.code, title=call.title(user.language), organiser=call.organiser.name,
                     opens=formatting.moment(call.opens_at, user.language),
                     deadline=formatting.deadline(call.closes_at, user.language))
@@ -328,7 +326,7 @@ def _members_with_drafts(call: Call) -> list[User]:
 @effect("notify_draft_owners")
 def _notify_drafts(ctx):
     for user in _members_with_drafts(ctx.entity):
-        jobs.notify(user, "deadline_extended", N_("Deadline extended: %(code)s"), entity_type="call",
+        jobs.notify(user, "deadline_extended", _l("Deadline extended: %(code)s"), entity_type="call",
                     entity_id=ctx.entity.id, code=ctx.entity.code,
                     deadline=formatting.deadline(ctx.entity.closes_at, user.language), reason=ctx.note)
 
@@ -336,7 +334,7 @@ def _notify_drafts(ctx):
 @effect("notify_organisations")
 def _notify_all(ctx):
     for user in db.session.scalars(select(User).where(User.role == "applicant", User.active).order_by(User.id)):
-        jobs.notify(user, "call_reopened", N_("Call reopened: %(code)s"), entity_type="call",
+        jobs.notify(user, "call_reopened", _l("Call reopened: %(code)s"), entity_type="call",
                     entity_id=ctx.entity.id, code=ctx.entity.code,
                     deadline=formatting.deadline(ctx.entity.closes_at, user.language), reason=ctx.note)
 
@@ -346,7 +344,7 @@ def _notify_cancelled(ctx):
     users = db.session.scalars(select(User).join(Application, Application.organisation_id == User.organisation_id)
                                .where(Application.call_id == ctx.entity.id).distinct().order_by(User.id)).all()
     for user in users:
-        jobs.notify(user, "call_cancelled", N_("Call cancelled: %(code)s"), entity_type="call",
+        jobs.notify(user, "call_cancelled", _l("Call cancelled: %(code)s"), entity_type="call",
                     entity_id=ctx.entity.id, code=ctx.entity.code, reason=ctx.note)
 
 

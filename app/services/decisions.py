@@ -4,23 +4,23 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import exists, select
 
 from app import formatting, working_days
 from app.extensions import db
-from app.i18n import N_
 from app.models import Appeal, Application, Assignment, Decision, User
 from app.services import jobs
 from app.services.calls import awarded_total
-from app.services.registry import effect, guard, selector, targets
+from app.services.registry import effect, guard, selector, system_note, targets
 from workflows.application import APPLICATION
 
 LETTER_SUBJECTS = {
-    "ineligible": N_("Decision on application %(number)s: not eligible"),
-    "funded": N_("Decision on application %(number)s: funded"),
-    "reserve": N_("Decision on application %(number)s: reserve list"),
-    "rejected": N_("Decision on application %(number)s: not funded"),
+    "ineligible": _l("Decision on application %(number)s: not eligible"),
+    "funded": _l("Decision on application %(number)s: funded"),
+    "reserve": _l("Decision on application %(number)s: reserve list"),
+    "rejected": _l("Decision on application %(number)s: not funded"),
 }
 
 
@@ -165,6 +165,9 @@ def _promote(ctx):
                                     decided_at=ctx.now))
 
 
+system_note("offer_deadline_passed", _l("The offer's acceptance deadline has passed."))  # the clock's decline
+
+
 @guard("before_offer_deadline")
 def _before_offer_deadline(ctx):
     if ctx.entity.offer_deadline is None or ctx.now >= ctx.entity.offer_deadline:
@@ -189,7 +192,7 @@ def _release(ctx):
     admins = db.session.scalars(select(User).where(User.role == "admin", User.active).order_by(User.id)).all()
     for admin in admins:
         if admin.programme_level or ctx.entity.call.organiser_id in admin.organiser_ids:
-            jobs.notify(admin, "declined", N_("Offer declined: %(number)s"), entity_type="application",
+            jobs.notify(admin, "declined", _l("Offer declined: %(number)s"), entity_type="application",
                         entity_id=ctx.entity.id, number=ctx.entity.number)
 
 
@@ -279,7 +282,7 @@ def _decide(ctx):
     appeal.outcome = "upheld" if ctx.trigger == "uphold_appeal" else "dismissed"
     appeal.decision_reasons, appeal.decided_by, appeal.decided_at = ctx.note, ctx.actor.id, ctx.now
     for member in ctx.entity.organisation.members:
-        jobs.notify(member, "appeal_decided", N_("Appeal decided: %(number)s"), entity_type="application",
+        jobs.notify(member, "appeal_decided", _l("Appeal decided: %(number)s"), entity_type="application",
                     entity_id=ctx.entity.id, number=ctx.entity.number, outcome=appeal.outcome, reasons=ctx.note)
 
 

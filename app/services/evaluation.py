@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app import formatting
 from app.errors import Refused
 from app.extensions import db
-from app.i18n import N_
 from app.models import Application, Assignment, ConflictOfInterest, Score, User
 from app.services import audit, conflicts, evaluators, jobs, scoring
 from app.services.registry import effect, guard, targets  # noqa: F401
@@ -17,7 +17,7 @@ from workflows.call import CALL
 
 LIVE = ("assigned", "accepted", "submitted")
 # What an evaluator declares, translated where it is shown and stored in the language they read it in.
-DECLARATION = N_("I declare that I have no conflict of interest with this application, its organisation or its "
+DECLARATION = _l("I declare that I have no conflict of interest with this application, its organisation or its "
                  "people, and that I will keep its content confidential.")
 
 
@@ -56,7 +56,7 @@ def assign(application: Application, evaluator: User, actor: User | None, now=No
     db.session.flush()
     audit.record("assignment", assignment.id, "assign", None, "assigned", actor.id if actor else None,
                  data={"application": application.id, "evaluator": evaluator.id})
-    jobs.notify(evaluator, "assigned", N_("New application to evaluate: %(number)s"),
+    jobs.notify(evaluator, "assigned", _l("New application to evaluate: %(number)s"),
                 entity_type="assignment", entity_id=assignment.id, number=application.number,
                 due=formatting.moment(assignment.review_due_at, evaluator.language))
     return assignment
@@ -122,7 +122,7 @@ def save_scores(assignment: Assignment, actor: User, scores: dict[int, tuple[int
 
 @effect("store_declaration")
 def _declare(ctx):
-    ctx.entity.declaration_text = ctx.data.get("declaration") or DECLARATION
+    ctx.entity.declaration_text = ctx.data.get("declaration") or str(DECLARATION)
     ctx.entity.declared_at = ctx.now
 
 

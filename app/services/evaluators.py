@@ -19,13 +19,13 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, SignatureExpired
 from sqlalchemy import case, delete, func, select
 
 from app import clock
 from app.errors import Refused
 from app.extensions import db
-from app.i18n import N_
 from app.models import (Application, Assignment, Call, CallEvaluator, EvaluatorAffiliation, Organisation, User)
 from app.services import accounts, audit, conflicts, jobs
 from app.services.links import public_link, serializer
@@ -114,7 +114,7 @@ def send_invitation(evaluator: User, admin: User) -> None:
         raise Refused(_("This evaluator has set a password already."))
     link = public_link("auth.evaluator_welcome", welcome_token=serializer(SALT).dumps(
         {"user": evaluator.id, "password": _fingerprint(evaluator.password_hash)}))
-    jobs.notify(evaluator, "evaluator_invitation", N_("You are invited to evaluate applications in Pumpurs Grants"),
+    jobs.notify(evaluator, "evaluator_invitation", _l("You are invited to evaluate applications in Pumpurs Grants"),
                 admin=admin.name, link=link, days=INVITATION_VALID.days)
     if not current_app.config.get("MAIL_SERVER"):
         log.warning("e-mail is off: the evaluator %s sets a password at %s", evaluator.email, link)

@@ -4,26 +4,26 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app import clock, formatting
 from app.extensions import db
-from app.i18n import N_
 from app.models import Application, Grant, Payment, Recovery, Report
 from app.services import audit, jobs
 from app.services.decisions import current_decision
-from app.services.registry import effect, guard, targets
+from app.services.registry import effect, guard, system_note, targets
 
 
 # The events a tranche may wait for, in words. "sign" is due at signing (`_create_grant`); the report events are
 # released when that report is approved (`release_report_payments`, run by app/services/reporting.py's approve
 # effect). A tranche may instead be due from a Riga calendar date (its row has "due_on" and no "on").
-TRANCHE_EVENTS = {"sign": N_("on signing the agreement"),
-                  "interim_report_approved": N_("after the interim report is approved"),
-                  "final_report_approved": N_("after the final report is approved")}
+TRANCHE_EVENTS = {"sign": _l("on signing the agreement"),
+                  "interim_report_approved": _l("after the interim report is approved"),
+                  "final_report_approved": _l("after the final report is approved")}
 REPORT_EVENTS = {"interim": "interim_report_approved", "final": "final_report_approved"}  # report kind → event
-_WAITING = {"interim_report_approved": N_("This tranche is not due yet: it waits for the approved interim report."),
-            "final_report_approved": N_("This tranche is not due yet: it waits for the approved final report.")}
+_WAITING = {"interim_report_approved": _l("This tranche is not due yet: it waits for the approved interim report."),
+            "final_report_approved": _l("This tranche is not due yet: it waits for the approved final report.")}
 
 
 def tranche_amounts(total_cents: int, percents: list[int]) -> list[int]:
@@ -45,7 +45,7 @@ def tranche_when(item, lang: str | None = None) -> str:
         if due_on:
             day = due_on if isinstance(due_on, date) else date.fromisoformat(due_on)
             return _("from %(date)s", date=formatting.day(day, lang))
-        return _(TRANCHE_EVENTS[on]) if on in TRANCHE_EVENTS else _("when the agreement says")
+        return str(TRANCHE_EVENTS[on]) if on in TRANCHE_EVENTS else _("when the agreement says")
 
 
 def _due_on(tranche: dict) -> date | None:
@@ -77,7 +77,7 @@ def _create_grant(ctx):
         db.session.flush()
         audit.record("report", report.id, "create", None, "draft", ctx.actor.id, caused_by=ctx.cause())
     for member in application.organisation.members:
-        jobs.notify(member, "signed", N_("Agreement signed: %(number)s"), entity_type="application",
+        jobs.notify(member, "signed", _l("Agreement signed: %(number)s"), entity_type="application",
                     entity_id=application.id, number=application.number,
                     amount=formatting.money(amount, member.language))
 
@@ -98,6 +98,9 @@ def grant_of(application: Application) -> Grant | None:
 def paid_total(application: Application) -> int:
     return db.session.scalar(select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
         Payment.application_id == application.id, Payment.status == "paid")) or 0
+
+
+system_note("agreement_terminated", _l("The agreement was terminated."))  # on each tranche the termination cancels
 
 
 @effect("terminate_grant")
@@ -152,7 +155,7 @@ def not_due_reason(payment: Payment, now) -> str | None:
                      date=formatting.day(payment.due_on, formatting.current_lang()))
         return None
     if payment.scheduled_at is None:
-        return _(_WAITING.get(payment.due_on_event, _WAITING["final_report_approved"]))
+        return str(_WAITING.get(payment.due_on_event, _WAITING["final_report_approved"]))
     return None
 
 

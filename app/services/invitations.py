@@ -14,13 +14,13 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, SignatureExpired
 from sqlalchemy import select
 
 from app import clock
 from app.errors import Refused
 from app.extensions import db
-from app.i18n import N_
 from app.models import Invitation, Organisation, User
 from app.services import accounts, audit, jobs
 from app.services.links import public_link, serializer
@@ -65,7 +65,7 @@ def invite(member: User, *, email: str, name: str, language: str = "lv") -> Invi
     link = public_link("auth.invitation", token=serializer(SALT).dumps({"invitation": invitation.id,
                                                                         "email": email}))
     jobs.notify(Invitee(email=email, name=name, language=language), "invitation",
-                N_("%(member)s invites you to %(organisation)s in Pumpurs Grants"), member=member.name,
+                _l("%(member)s invites you to %(organisation)s in Pumpurs Grants"), member=member.name,
                 organisation=organisation.name, link=link, days=INVITATION_VALID.days)
     audit.record("organisation", organisation.id, "invite", "registered", "registered", member.id,
                  data={"invitation": invitation.id})

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app import formatting
 from app.extensions import db
-from app.i18n import N_
 from app.models import Application, Call, User
 from app.services import jobs
 from app.services.registry import effect
@@ -29,40 +29,45 @@ class Kind:
 
 KINDS = {
     # an NGO's member
-    "submitted": Kind(N_("The receipt of a submitted application"), True, ("applicant",)),
-    "clarification": Kind(N_("A request to clarify an application"), True, ("applicant",)),
-    "decision": Kind(N_("The decision on an application"), True, ("applicant",)),
-    "appeal_decided": Kind(N_("The decision on an appeal"), True, ("applicant",)),
-    "signed": Kind(N_("The signed agreement"), True, ("applicant",)),
-    "agreement_amended": Kind(N_("An amended agreement to accept"), True, ("applicant",)),
-    "grant_terminated": Kind(N_("A grant terminated"), True, ("applicant",)),
-    "withdrawn": Kind(N_("An application withdrawn"), False, ("applicant",)),
-    "declined": Kind(N_("An offer declined"), False, ("applicant",)),
-    "report_changes": Kind(N_("A report returned for changes"), False, ("applicant",)),
-    "report_approved": Kind(N_("A report approved"), False, ("applicant",)),
-    "report_reminder": Kind(N_("A reminder of a report due"), False, ("applicant",)),
-    "payment_made": Kind(N_("A payment made"), False, ("applicant",)),
-    "grant_closed": Kind(N_("A grant closed"), False, ("applicant",)),
-    "call_announced": Kind(N_("A new call announced"), False, ("applicant",)),
-    "call_cancelled": Kind(N_("A call cancelled"), True, ("applicant",)),
-    "call_reopened": Kind(N_("A call reopened"), False, ("applicant",)),
-    "deadline_extended": Kind(N_("A deadline extended"), False, ("applicant",)),
+    "submitted": Kind(_l("The receipt of a submitted application"), True, ("applicant",)),
+    "clarification": Kind(_l("A request to clarify an application"), True, ("applicant",)),
+    "decision": Kind(_l("The decision on an application"), True, ("applicant",)),
+    "appeal_decided": Kind(_l("The decision on an appeal"), True, ("applicant",)),
+    "signed": Kind(_l("The signed agreement"), True, ("applicant",)),
+    "agreement_amended": Kind(_l("An amended agreement to accept"), True, ("applicant",)),
+    "grant_terminated": Kind(_l("A grant terminated"), True, ("applicant",)),
+    "shortfall": Kind(_l("A grant reduced or a repayment demanded for a shortfall"), True, ("applicant",)),
+    "withdrawn": Kind(_l("An application withdrawn"), False, ("applicant",)),
+    "declined": Kind(_l("An offer declined"), False, ("applicant",)),
+    "report_changes": Kind(_l("A report returned for changes"), False, ("applicant",)),
+    "report_approved": Kind(_l("A report approved"), False, ("applicant",)),
+    "report_reminder": Kind(_l("A reminder of a report due"), False, ("applicant",)),
+    "payment_made": Kind(_l("A payment made"), False, ("applicant",)),
+    "grant_closed": Kind(_l("A grant closed"), False, ("applicant",)),
+    "call_announced": Kind(_l("A new call announced"), False, ("applicant",)),
+    "call_cancelled": Kind(_l("A call cancelled"), True, ("applicant",)),
+    "call_reopened": Kind(_l("A call reopened"), False, ("applicant",)),
+    "deadline_extended": Kind(_l("A deadline extended"), False, ("applicant",)),
     # an evaluator
-    "assigned": Kind(N_("An application to evaluate"), False, ("evaluator",)),
-    "review_reminder": Kind(N_("A reminder of a review due"), False, ("evaluator",)),
-    "review_reopened": Kind(N_("A review reopened"), False, ("evaluator",)),
+    "assigned": Kind(_l("An application to evaluate"), False, ("evaluator",)),
+    "review_reminder": Kind(_l("A reminder of a review due"), False, ("evaluator",)),
+    "review_reopened": Kind(_l("A review reopened"), False, ("evaluator",)),
     # the call's admins
-    "staff_report_submitted": Kind(N_("An NGO submitted a report"), False, ("admin",)),
-    "staff_clarified": Kind(N_("An NGO answered a clarification"), False, ("admin",)),
-    "staff_appealed": Kind(N_("An NGO appealed"), False, ("admin",)),
-    "staff_offer_accepted": Kind(N_("An NGO accepted an offer"), False, ("admin",)),
-    "staff_offer_declined": Kind(N_("An NGO declined an offer"), False, ("admin",)),
+    "staff_report_submitted": Kind(_l("An NGO submitted a report"), False, ("admin",)),
+    "staff_clarified": Kind(_l("An NGO answered a clarification"), False, ("admin",)),
+    "staff_appealed": Kind(_l("An NGO appealed"), False, ("admin",)),
+    "staff_offer_accepted": Kind(_l("An NGO accepted an offer"), False, ("admin",)),
+    "staff_offer_declined": Kind(_l("An NGO declined an offer"), False, ("admin",)),
     # an account's security: always
-    "registration_confirm": Kind(N_("Confirming a registration"), True, ()),
-    "registration_exists": Kind(N_("A registration with an address that has an account"), True, ()),
-    "password_reset": Kind(N_("Resetting a password"), True, ()),
-    "invitation": Kind(N_("An invitation"), True, ()),
-    "evaluator_invitation": Kind(N_("An invitation"), True, ()),
+    "registration_confirm": Kind(_l("Confirming a registration"), True, ()),
+    "registration_exists": Kind(_l("A registration with an address that has an account"), True, ()),
+    "password_reset": Kind(_l("Resetting a password"), True, ()),
+    "invitation": Kind(_l("An invitation"), True, ()),
+    "evaluator_invitation": Kind(_l("An invitation"), True, ()),
+    "two_factor_on": Kind(_l("Two-factor sign-in turned on"), True, ()),
+    "two_factor_off": Kind(_l("Two-factor sign-in turned off"), True, ()),
+    "recovery_codes_renewed": Kind(_l("New recovery codes"), True, ()),
+    "recovery_code_used": Kind(_l("A recovery code used to sign in"), True, ()),
 }
 
 
@@ -110,43 +115,55 @@ def _about(application: Application, **context) -> dict:
             "organisation": application.organisation.name, **context}
 
 
-# --- to the call's admins (one template, staff_notice, its sentence chosen by `kind`) -----------------------------
+def tell_admins(application: Application, kind: str, subject, entity=None, **context) -> None:
+    """Each active admin of the application's call: the staff_notice template, its sentence chosen by `kind`; the
+    message points at `entity` (the application itself unless given)."""
+    entity = entity if entity is not None else application
+    for admin in admins_of(application.call):
+        jobs.notify(admin, "staff_notice", subject, entity_type=ENTITY_TYPES[type(entity).__name__],
+                    entity_id=entity.id, **_about(application, kind=kind, **context))
+
+
+def tell_members(application: Application, template: str, subject, entity=None, **context) -> None:
+    """Each active member of the application's organisation, in their language (a value of `context` that is a
+    function is called with the member's language: an amount or a date written their way)."""
+    entity = entity if entity is not None else application
+    for member in members_of(application):
+        written = {key: value(member.language) if callable(value) else value for key, value in context.items()}
+        jobs.notify(member, template, subject, entity_type=ENTITY_TYPES[type(entity).__name__],
+                    entity_id=entity.id, **_about(application, **written))
+
+
+ENTITY_TYPES = {"Application": "application", "Report": "report", "Payment": "payment"}
+
+
+# --- to the call's admins ----------------------------------------------------------------------------------------
 
 @effect("tell_admins_report_submitted")
 def _report_submitted(ctx):
     report = ctx.entity
-    for admin in admins_of(report.application.call):
-        jobs.notify(admin, "staff_notice", N_("Report submitted: %(number)s"), entity_type="report",
-                    entity_id=report.id, **_about(report.application, kind="staff_report_submitted",
-                                                  report_kind=report.kind))
+    tell_admins(report.application, "staff_report_submitted", _l("Report submitted: %(number)s"), report,
+                report_kind=report.kind)
 
 
 @effect("tell_admins_clarified")
 def _clarified(ctx):
-    for admin in admins_of(ctx.entity.call):
-        jobs.notify(admin, "staff_notice", N_("Clarification answered: %(number)s"), entity_type="application",
-                    entity_id=ctx.entity.id, **_about(ctx.entity, kind="staff_clarified"))
+    tell_admins(ctx.entity, "staff_clarified", _l("Clarification answered: %(number)s"))
 
 
 @effect("tell_admins_appealed")
 def _appealed(ctx):
-    for admin in admins_of(ctx.entity.call):
-        jobs.notify(admin, "staff_notice", N_("Appeal lodged: %(number)s"), entity_type="application",
-                    entity_id=ctx.entity.id, **_about(ctx.entity, kind="staff_appealed", note=ctx.note or ""))
+    tell_admins(ctx.entity, "staff_appealed", _l("Appeal lodged: %(number)s"), note=ctx.note or "")
 
 
 @effect("tell_admins_offer_accepted")
 def _offer_accepted(ctx):
-    for admin in admins_of(ctx.entity.call):
-        jobs.notify(admin, "staff_notice", N_("Offer accepted: %(number)s"), entity_type="application",
-                    entity_id=ctx.entity.id, **_about(ctx.entity, kind="staff_offer_accepted"))
+    tell_admins(ctx.entity, "staff_offer_accepted", _l("Offer accepted: %(number)s"))
 
 
 @effect("tell_admins_offer_declined")
 def _offer_declined(ctx):
-    for admin in admins_of(ctx.entity.call):
-        jobs.notify(admin, "staff_notice", N_("Offer declined: %(number)s"), entity_type="application",
-                    entity_id=ctx.entity.id, **_about(ctx.entity, kind="staff_offer_declined", note=ctx.note or ""))
+    tell_admins(ctx.entity, "staff_offer_declined", _l("Offer declined: %(number)s"), note=ctx.note or "")
 
 
 # --- to the NGO --------------------------------------------------------------------------------------------------
@@ -154,32 +171,23 @@ def _offer_declined(ctx):
 @effect("tell_report_approved")
 def _report_approved(ctx):
     report = ctx.entity
-    for member in members_of(report.application):
-        jobs.notify(member, "report_approved", N_("Report approved: %(number)s"), entity_type="report",
-                    entity_id=report.id, **_about(report.application, report_kind=report.kind))
+    tell_members(report.application, "report_approved", _l("Report approved: %(number)s"), report,
+                 report_kind=report.kind)
 
 
 @effect("tell_payment_made")
 def _payment_made(ctx):
     payment = ctx.entity
-    application = db.session.get(Application, payment.application_id)
-    for member in members_of(application):
-        jobs.notify(member, "payment_made", N_("Payment made: %(number)s"), entity_type="payment",
-                    entity_id=payment.id, **_about(
-                        application, amount=formatting.money(payment.amount_cents, member.language),
-                        tranche=payment.tranche,
-                        paid_on=formatting.day(payment.paid_on, member.language) if payment.paid_on else ""))
+    tell_members(db.session.get(Application, payment.application_id), "payment_made", _l("Payment made: %(number)s"),
+                 payment, amount=lambda lang: formatting.money(payment.amount_cents, lang), tranche=payment.tranche,
+                 paid_on=lambda lang: formatting.day(payment.paid_on, lang) if payment.paid_on else "")
 
 
 @effect("tell_grant_closed")
 def _grant_closed(ctx):
-    for member in members_of(ctx.entity):
-        jobs.notify(member, "grant_closed", N_("Grant closed: %(number)s"), entity_type="application",
-                    entity_id=ctx.entity.id, **_about(ctx.entity))
+    tell_members(ctx.entity, "grant_closed", _l("Grant closed: %(number)s"))
 
 
 @effect("tell_grant_terminated")
 def _grant_terminated(ctx):
-    for member in members_of(ctx.entity):
-        jobs.notify(member, "grant_terminated", N_("Grant terminated: %(number)s"), entity_type="application",
-                    entity_id=ctx.entity.id, **_about(ctx.entity, note=ctx.note or ""))
+    tell_members(ctx.entity, "grant_terminated", _l("Grant terminated: %(number)s"), note=ctx.note or "")

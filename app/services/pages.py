@@ -115,7 +115,7 @@ def admin_application_page(application: Application, viewer: User) -> AdminAppli
         today=clock.to_riga(clock.now()).date().isoformat(),
         reports=_rows(select(Report).where(Report.application_id == application.id)
                       .order_by(Report.due_on, Report.id)),
-        payments=[(p, offers(p, viewer)) for p in _rows(
+        payments=[(p, [o for o in offers(p, viewer) if o.trigger != "reduce"]) for p in _rows(  # reduced from a report
             select(Payment).where(Payment.application_id == application.id).order_by(Payment.tranche, Payment.id))],
         recoveries=[(r, offers(r, viewer)) for r in _rows(
             select(Recovery).where(Recovery.application_id == application.id).order_by(Recovery.id))],

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, SignatureExpired
 from sqlalchemy import delete, func, select
 
@@ -25,7 +26,6 @@ from app import clock
 
 from app.errors import Refused
 from app.extensions import db
-from app.i18n import N_
 from app.models import PasswordResetRequest, User
 from app.services import accounts, jobs
 from app.services.links import public_link, serializer
@@ -37,7 +37,7 @@ LINKS_AN_HOUR = 3  # per e-mail address: enough for a lost message or two, too f
 FORGET_REQUESTS_AFTER = timedelta(days=1)
 SALT = "password-reset"
 TEMPLATE = "password_reset"
-SUBJECT = N_("Pumpurs Grants: set a new password")
+SUBJECT = _l("Pumpurs Grants: set a new password")
 
 
 def _fingerprint(password_hash: str) -> str:

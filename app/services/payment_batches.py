@@ -27,7 +27,7 @@ from datetime import date
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 from stdnum import bic as bic_number
 from stdnum import iban as iban_number
 
@@ -54,6 +54,9 @@ class DueRow:
     @property
     def reference(self) -> str:
         return remittance(self.application, self.payment)
+
+
+LIVE = PaymentBatchItem.released.is_(False)  # an item of a batch that was not discarded
 
 
 def end_to_end_id(application: Application, payment: Payment) -> str:
@@ -83,7 +86,7 @@ def due(user, call: Call | None = None) -> list[DueRow]:
     found = [row for row in _rows(query.order_by(Call.id, Application.number, Payment.tranche))
              if grants.not_due_reason(row[0], now) is None]
     batched = dict(db.session.execute(select(PaymentBatchItem.payment_id, PaymentBatchItem.batch_id).where(
-        PaymentBatchItem.payment_id.in_([row[0].id for row in found] or [-1]))).all())
+        PaymentBatchItem.payment_id.in_([row[0].id for row in found] or [-1]), LIVE)).all())
     return [DueRow(payment, application, call_, organisation, batched.get(payment.id))
             for payment, application, call_, organisation in found]
 
@@ -227,7 +230,8 @@ def issue(user, payment_ids, execution_date: date | None = None) -> PaymentBatch
     organisers = {call.organiser_id for _p, _a, call, _o in rows}
     if len(organisers) != 1:
         raise Refused(_("A bank file is paid from one account: choose the payments of one organiser."))
-    batched = set(db.session.scalars(select(PaymentBatchItem.payment_id).where(PaymentBatchItem.payment_id.in_(ids))))
+    batched = set(db.session.scalars(select(PaymentBatchItem.payment_id).where(PaymentBatchItem.payment_id.in_(ids),
+                                                                                LIVE)))
     in_file: dict[int, int] = {}
     for payment, application, _call, _organisation in rows:
         if payment.status != "scheduled":
@@ -277,6 +281,8 @@ def pay(batch: PaymentBatch, user, paid_on: date | None, bank_reference: str) ->
     if paid_on < clock.to_riga(batch.created_at).date():
         raise Refused(_("The payment date cannot be before the bank file was made (%(date)s).",
                         date=formatting.day(clock.to_riga(batch.created_at).date(), formatting.current_lang())))
+    if batch.discarded_at is not None:
+        raise Refused(_("This bank file was discarded: nothing of it is marked paid."))
     payments = [payment for _item, payment, _application, _organisation in batch_rows(batch)]
     _lock_money_rows(payments)  # reloads each payment: a state another admin committed meanwhile is seen
     open_ = [payment for payment in payments if payment.status == "scheduled"]
@@ -289,3 +295,31 @@ def pay(batch: PaymentBatch, user, paid_on: date | None, bank_reference: str) ->
             raise Refused(_("%(payment)s: %(reason)s Nothing of the batch was marked paid.",
                             payment=_named(payment), reason=refused.message)) from refused
     return open_
+
+
+# --- rejected by the bank ---------------------------------------------------------------------------------------
+
+def discard(batch: PaymentBatch, user, reason: str) -> PaymentBatch:
+    """The bank rejected the file (a wrong account, a format it refused): the batch is kept with who discarded it,
+    when and why, and its payments may go into a new file. Refused once any of its payments is paid: the bank did
+    take that file. The caller commits."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Refused(_("Give the reason: what the bank answered."))
+    db.session.execute(select(PaymentBatch.id).where(PaymentBatch.id == batch.id).with_for_update())
+    db.session.refresh(batch)
+    if batch.discarded_at is not None:
+        raise Refused(_("This bank file is already discarded."))
+    payments = [payment for _item, payment, _application, _organisation in batch_rows(batch)]
+    _lock_money_rows(payments)
+    if any(payment.status == "paid" for payment in payments):
+        raise Refused(_("A payment of this bank file is marked paid: the bank took the file, so it cannot be "
+                        "discarded."))
+    batch.discarded_at, batch.discarded_by, batch.discard_reason = clock.now(), user.id, reason
+    db.session.execute(update(PaymentBatchItem).where(PaymentBatchItem.batch_id == batch.id)
+                       .values(released=True))
+    audit.record("payment_batch", batch.id, "discard", "issued", "discarded", user.id, note=reason,
+                 data={"message_id": batch.message_id, "payments": [p.id for p in payments],
+                       "total_cents": batch.total_cents})
+    db.session.flush()
+    return batch

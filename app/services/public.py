@@ -11,12 +11,12 @@ from urllib.parse import urlsplit
 import icalendar
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app import formatting
 from app.extensions import db
-from app.i18n import N_
 from app.models import Application, Call
 from app.services.pages import Page
 from app.services.workflow import effective_status
@@ -71,7 +71,7 @@ def _listed(call: Call, status: str, now: datetime) -> ListedCall:
 
 # --- the call's dates as a calendar -----------------------------------------------------------------------------
 
-REPORT_KINDS = {"interim": N_("Interim report due"), "final": N_("Final report due")}
+REPORT_KINDS = {"interim": _l("Interim report due"), "final": _l("Final report due")}
 
 
 def call_calendar(call: Call, lang: str, url: str, now: datetime) -> bytes:
@@ -115,7 +115,7 @@ def call_calendar(call: Call, lang: str, url: str, now: datetime) -> bytes:
     for index, report in enumerate(call.report_schedule or [], start=1):
         due = _date_of(report.get("due_on")) if isinstance(report, dict) else None
         if due is not None:
-            event(f"report-{index}", _(REPORT_KINDS.get(report.get("kind"), N_("Report due"))), due,
+            event(f"report-{index}", str(REPORT_KINDS.get(report.get("kind"), _l("Report due"))), due,
                   due + timedelta(days=1))
     return calendar.to_ical()
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData
 from sqlalchemy import delete, or_, select
 from werkzeug.security import generate_password_hash
@@ -23,7 +24,6 @@ from werkzeug.security import generate_password_hash
 from app import clock
 from app.errors import Refused
 from app.extensions import db
-from app.i18n import N_
 from app.models import Job, Message, Organisation, User
 from app.services import jobs, organisations
 from app.services.links import public_link as _link
@@ -53,7 +53,7 @@ def request_registration(*, organisation_name: str, registration_number: str, le
     existing = db.session.scalar(select(User).where(User.email == email))
     if existing is not None:
         generate_password_hash(password, method="scrypt")  # the time a new member's password takes
-        jobs.notify(existing, "registration_exists", N_("Pumpurs Grants: you have an account already"),
+        jobs.notify(existing, "registration_exists", _l("Pumpurs Grants: you have an account already"),
                     login=_link("auth.login"))
         return
     user = organisations.register(
@@ -61,7 +61,7 @@ def request_registration(*, organisation_name: str, registration_number: str, le
         iban=iban, organisation_email=organisation_email, address=address, user_name=user_name, email=email,
         password=password, language=language, confirmed=False, municipality=municipality)
     link = _link("auth.confirm", token=_serializer().dumps({"user": user.id, "email": user.email}))
-    jobs.notify(user, "registration_confirm", N_("Confirm the registration of %(organisation)s"),
+    jobs.notify(user, "registration_confirm", _l("Confirm the registration of %(organisation)s"),
                 organisation=user.organisation.name, link=link, hours=int(CONFIRM_WITHIN.total_seconds() // 3600))
     if not current_app.config.get("MAIL_SERVER"):
         # e-mail is off (make run): whoever runs the server finishes the registration with the link from its log

@@ -18,6 +18,7 @@ INPUT: set[str] = set()  # guards that judge what the user types with the step (
 EFFECTS: dict[str, Callable[["Context"], None]] = {}
 SELECTORS: dict[str, Callable[[Any], bool]] = {}
 TARGETS: dict[str, Callable[["Context"], Iterable[Any]]] = {}  # a cascade's rows, from the move that caused it
+NOTES: dict[str, Any] = {}  # a system note's name → its text, a lazy string (written in the audit trail's language)
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Context:
     dest: str = ""
     record: Callable[[], Any] | None = None
     _event: Any = None
+    memo: dict = field(default_factory=dict)  # what the guards and effects of this one move read once and share
 
     def cause(self):
         """The audit event of this move, written the first time an effect needs it (a cascade names it as
@@ -88,6 +90,11 @@ def targets(name: str):
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def system_note(name: str, text) -> None:
+    """Register the reason a definition's cascade or clock move writes on its events: `text` is `_l("…")`."""
+    NOTES[name] = text
+
+
 def located(function: Callable) -> str:
     """'app/services/calls.py:177': the file and the line of `function`'s def (of the lambda, for one)."""
     function = inspect.unwrap(function)
@@ -120,10 +127,10 @@ def explain(workflow, trigger: str | None = None) -> list[str]:
                                 if kind is GUARDS and name in marked)
                 lines.append(f"  {label + ':':<9} {named(kind, name, flags)}")
         for step in tr.cascades:
-            note = f"  note: {step.note!r}" if step.note else ""
+            note = f"  note: {str(NOTES.get(step.note, step.note))!r}" if step.note else ""
             lines.append(f"  then:     {step.workflow}.{step.trigger} on each of {named(TARGETS, step.targets)}{note}")
     for move in workflow.clock:
         if trigger is None or move.trigger == trigger:
             lines.append(f"{workflow.name}.{move.trigger}: the clock fires it from {move.source} "
-                         f"when now >= {move.at}" + (f"  note: {move.note!r}" if move.note else ""))
+                         f"when now >= {move.at}" + (f"  note: {str(NOTES.get(move.note, move.note))!r}" if move.note else ""))
     return lines

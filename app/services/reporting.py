@@ -8,14 +8,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, select, update
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import NotFound
 
 from app import clock, formatting
 from app.errors import Refused
 from app.extensions import db
-from app.i18n import N_
-from app.models import Application, Attachment, AttachmentDownload, Recovery, Report, ReportRound, User
+from app.models import Application, Attachment, AttachmentDownload, Payment, Recovery, Report, ReportReminder, ReportRound, User
 from app.services import audit, jobs
 from app.services.registry import effect, guard
 from app.services.workflow import fire
@@ -30,9 +31,9 @@ MAX_SPENT_CENTS = 100_000_000_00
 STAFF = ("admin", "auditor")
 # kind → (label msgid, formats recognised from the content, restricted: only admins and auditors may open it)
 FILE_KINDS = {
-    "participant_list": (N_("Participant list"), ("pdf", "docx", "xlsx", "odt"), True),
-    "photo": (N_("Photo"), ("jpg", "png"), False),
-    "publicity": (N_("Proof of publicity"), ("pdf", "jpg", "png", "docx"), False),
+    "participant_list": (_l("Participant list"), ("pdf", "docx", "xlsx", "odt"), True),
+    "photo": (_l("Photo"), ("jpg", "png"), False),
+    "publicity": (_l("Proof of publicity"), ("pdf", "jpg", "png", "docx"), False),
 }
 
 
@@ -336,7 +337,7 @@ def _close_round(ctx):
 def _changes(ctx):
     ctx.entity.reviewer_note = ctx.note
     for member in ctx.entity.application.organisation.members:
-        jobs.notify(member, "report_changes", N_("Report needs changes: %(number)s"), entity_type="report",
+        jobs.notify(member, "report_changes", _l("Report needs changes: %(number)s"), entity_type="report",
                     entity_id=ctx.entity.id, number=ctx.entity.application.number, note=ctx.note)
 
 
@@ -414,30 +415,35 @@ def download(report: Report, viewer: User, attachment_id: int) -> Attachment:
 # --- reminders (`tick`) -------------------------------------------------------------------------------------
 
 def remind_due(now: datetime) -> list[str]:
-    """Remind the NGO of each owed report REMIND_BEFORE its due date and once it has passed, each kind once
-    (Report.reminders_sent). Returns what was sent, as "report <id>: before|after"."""
+    """Remind the NGO of each owed report REMIND_BEFORE its due date and once it has passed, each kind once (a
+    ReportReminder row per report and kind, unique, so two ticks at once remind once). Returns what was sent, as
+    "report <id>: before|after"."""
     today = riga_today(now)
     due = db.session.scalars(select(Report).join(Application, Application.id == Report.application_id).where(
         Report.status.in_(OUTSTANDING), Application.status == "contracted",
         Report.due_on <= today + REMIND_BEFORE).order_by(Report.id)).all()
+    sent_already = {(report_id, kind) for report_id, kind in db.session.execute(
+        select(ReportReminder.report_id, ReportReminder.kind).where(
+            ReportReminder.report_id.in_([r.id for r in due] or [-1])))}
     sent = []
     for report in due:
         kind = "after" if is_overdue(report, today) else "before"
-        already = list(report.reminders_sent or [])
-        if kind in already:
+        if (report.id, kind) in sent_already:
             continue
-        # the table, not the row: a reminder is not an edit, so the NGO's open form stays current (version)
-        db.session.execute(update(Report.__table__).where(Report.__table__.c.id == report.id)
-                           .values(reminders_sent=[*already, kind]))
-        db.session.expire(report, ["reminders_sent"])
+        try:
+            with db.session.begin_nested():  # another tick may have sent it meanwhile: the unique pair says so
+                db.session.add(ReportReminder(report_id=report.id, kind=kind, sent_at=now))
+                db.session.flush()
+        except IntegrityError:
+            continue
         application = report.application
         for member in application.organisation.members:
             context = dict(entity_type="report", entity_id=report.id, number=application.number, kind=kind,
                            report_kind=report.kind, due=formatting.day(report.due_on, member.language))
             if kind == "before":
-                jobs.notify(member, "report_reminder", N_("Report due soon: %(number)s"), **context)
+                jobs.notify(member, "report_reminder", _l("Report due soon: %(number)s"), **context)
             else:
-                jobs.notify(member, "report_reminder", N_("Report overdue: %(number)s"), **context)
+                jobs.notify(member, "report_reminder", _l("Report overdue: %(number)s"), **context)
         sent.append(f"report {report.id}: {kind}")
     db.session.flush()
     return sent
@@ -454,15 +460,39 @@ def recoverable(application: Application) -> int:
     return max(paid_total(application) - demanded, 0)
 
 
-def record_shortfall(report: Report, actor: User, amount_cents: int, reason: str) -> Recovery:
-    """A shortfall in the report's results, recorded as a demand to repay `amount_cents`, tracked until repaid or
-    written off (workflows/money.py RECOVERY)."""
+def reducible(application: Application) -> int:
+    """What a shortfall can still take off the tranches not yet paid: the scheduled ones not in a bank file (the
+    file the bank has holds their amounts)."""
+    return sum(p.amount_cents for p in _reducible_payments(application))
+
+
+def _reducible_payments(application: Application) -> list[Payment]:
+    from app.models import PaymentBatchItem
+
+    batched = select(PaymentBatchItem.payment_id).where(PaymentBatchItem.released.is_(False))
+    return list(db.session.scalars(select(Payment).where(
+        Payment.application_id == application.id, Payment.status == "scheduled",
+        Payment.id.not_in(batched)).order_by(Payment.tranche.desc())))
+
+
+SHORTFALL_WAYS = ("reduction", "recovery")
+
+
+def record_shortfall(report: Report, actor: User, amount_cents: int, reason: str,
+                     how: str = "recovery") -> list:
+    """A shortfall in the report's results, recorded either as a reduction of the tranches still to pay (from the
+    last one back; a tranche taken whole is cancelled), or as a demand to repay `amount_cents` of what was paid,
+    tracked until repaid or written off (workflows/money.py RECOVERY). Returns the rows it changed or made."""
     db.session.execute(select(Application.id).where(Application.id == report.application_id).with_for_update())
     reason = (reason or "").strip()
+    if how not in SHORTFALL_WAYS:
+        raise Refused(_("Choose how the shortfall is recorded: a reduction or a recovery."))
     if report.status not in ("submitted", "approved"):
         raise Refused(_("A shortfall is recorded on a submitted report."))
     if not reason:
-        raise Refused(_("Give the reason for the recovery."))
+        raise Refused(_("Give the reason for the shortfall."))
+    if how == "reduction":
+        return _reduce_tranches(report, actor, amount_cents, reason)
     left = recoverable(report.application)
     if not 0 < amount_cents <= left:
         raise Refused(_("The amount must be above zero and at most what was paid and not yet demanded back "
@@ -473,4 +503,51 @@ def record_shortfall(report: Report, actor: User, amount_cents: int, reason: str
     db.session.flush()
     audit.record("recovery", recovery.id, "demand", None, "demanded", actor.id, note=reason,
                  data={"amount_cents": amount_cents, "report_id": report.id})
-    return recovery
+    _tell_shortfall(report, "recovery", amount_cents, reason)
+    return [recovery]
+
+
+def _reduce_tranches(report: Report, actor: User, amount_cents: int, reason: str) -> list[Payment]:
+    payments = _reducible_payments(report.application)
+    left = sum(p.amount_cents for p in payments)
+    if not 0 < amount_cents <= left:
+        raise Refused(_("The amount must be above zero and at most what is still to pay outside bank files "
+                        "(%(left)s).", left=formatting.money(left, formatting.current_lang())))
+    changed, rest = [], amount_cents
+    for payment in payments:  # the last tranche first
+        if rest == 0:
+            break
+        take = min(rest, payment.amount_cents)
+        if take == payment.amount_cents:
+            payment.reduced_cents += take
+            fire(payment, "cancel", actor, _("Reduced for a shortfall in results: %(reason)s", reason=reason),
+                 reduced_cents=take, report_id=report.id)
+        else:
+            fire(payment, "reduce", actor, reason, amount_cents=take, report_id=report.id)
+        changed.append(payment)
+        rest -= take
+    _tell_shortfall(report, "reduction", amount_cents, reason)
+    return changed
+
+
+def _tell_shortfall(report: Report, how: str, amount_cents: int, reason: str) -> None:
+    from app.services.notifications import tell_members
+
+    tell_members(report.application, "shortfall",
+                 _l("Grant reduced: %(number)s") if how == "reduction" else _l("Repayment demanded: %(number)s"),
+                 how=how, reason=reason, amount=lambda lang: formatting.money(amount_cents, lang))
+
+
+@guard("reduction_fits")
+def _reduction_fits(ctx):
+    take = ctx.data.get("amount_cents")
+    if not isinstance(take, int) or not 0 < take < ctx.entity.amount_cents:
+        return _("A reduction takes part of the tranche: above zero and below its amount.")
+    return None
+
+
+@effect("reduce_payment")
+def _reduce_payment(ctx):
+    take = ctx.data["amount_cents"]
+    ctx.entity.amount_cents -= take
+    ctx.entity.reduced_cents += take

@@ -22,7 +22,7 @@ from app import clock
 from app.errors import Refused
 from app.extensions import db
 from app.models import (Application, ApplicationFile, Assignment, Attachment, BudgetLine, Call, Invitation,
-                        LoginAttempt, Message, User)
+                        LoginAttempt, Message, RecoveryCode, User)
 from app.models.drafts import KeptDraft
 from app.services import audit
 
@@ -110,6 +110,8 @@ def pseudonymise(user: User, now: datetime) -> None:
     user.name = _("Person %(id)s", id=user.id)
     user.email = f"user-{user.id}@{PSEUDONYM_DOMAIN}"
     user.set_password(secrets.token_urlsafe(32))  # nobody knows it: the account cannot be used again
+    user.totp_secret = user.totp_enabled_at = user.totp_last_step = None  # two-factor sign-in, and its codes
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     user.active = False
     user.session_version += 1
     user.pseudonymised_at = now

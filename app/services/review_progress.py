@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import formatting
 from app.errors import Refused
 from app.extensions import db
-from app.i18n import N_
 from app.models import Application, Assignment, Call, Message, ReviewReminder, User
 from app.services import evaluation, evaluators, jobs
 
@@ -109,7 +109,7 @@ def remind(call: Call, evaluator: User, now: datetime) -> Message:
                Assignment.status.in_(TO_DO)).order_by(Assignment.review_due_at, Assignment.id)))
     if not to_do:
         raise Refused(_("%(name)s has no review to do in this call.", name=evaluator.name))
-    return jobs.notify(evaluator, "review_reminder", N_("Reminder: reviews to do in call %(code)s"),
+    return jobs.notify(evaluator, "review_reminder", _l("Reminder: reviews to do in call %(code)s"),
                        entity_type="call", entity_id=call.id, code=call.code, kind="manual",
                        reviews=_listed(to_do, evaluator, now))
 
@@ -139,9 +139,9 @@ def remind_due(now: datetime) -> list[str]:
         context = dict(entity_type="assignment", entity_id=assignment.id, number=assignment.application.number,
                        kind=kind, code=assignment.application.call.code, reviews=_listed([assignment], evaluator, now))
         if kind == "before":
-            message = jobs.notify(evaluator, "review_reminder", N_("Review due soon: %(number)s"), **context)
+            message = jobs.notify(evaluator, "review_reminder", _l("Review due soon: %(number)s"), **context)
         else:
-            message = jobs.notify(evaluator, "review_reminder", N_("Review overdue: %(number)s"), **context)
+            message = jobs.notify(evaluator, "review_reminder", _l("Review overdue: %(number)s"), **context)
         reminder.message_id = message.id
         sent.append(f"assignment {assignment.id}: {kind}")
     db.session.flush()

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app import formatting, ranking
 from app.errors import Refused
 from app.extensions import db
-from app.i18n import N_
 from app.models import Application, Assignment, Call, ConsensusNote, Criterion, User
 from app.services import audit, jobs, scoring
 from app.services.registry import effect, guard
@@ -223,6 +223,6 @@ def _reopened_reviews_resubmitted(ctx):
 def _notify_reopened(ctx):
     assignment = ctx.entity
     evaluator = db.session.get(User, assignment.evaluator_id)
-    jobs.notify(evaluator, "review_reopened", N_("Your review of %(number)s is reopened"),
+    jobs.notify(evaluator, "review_reopened", _l("Your review of %(number)s is reopened"),
                 entity_type="assignment", entity_id=assignment.id, number=assignment.application.number,
                 reason=ctx.note or "", due=formatting.moment(assignment.review_due_at, evaluator.language))

@@ -23,22 +23,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import unquote
 
-from app.i18n import N_
+from flask_babel import lazy_gettext as _l
 
 ASICE_MIMETYPE = "application/vnd.etsi.asic-e+zip"
 
 # What a check found: a code stored with the row, and the message shown for it (translated where it is shown).
 FINDINGS = {
-    "intact": N_("The signature is intact: the signed content has not changed since it was signed."),
-    "broken": N_("The signature is broken: the file was changed after it was signed, or the signature does not "
+    "intact": _l("The signature is intact: the signed content has not changed since it was signed."),
+    "broken": _l("The signature is broken: the file was changed after it was signed, or the signature does not "
                  "match its content."),
-    "no_signature": N_("The file holds no electronic signature."),
-    "unreadable": N_("The file cannot be read as a signed document."),
-    "issued": N_("The signed document is the agreement issued to you."),
-    "not_issued": N_("The signed document is not the issued agreement."),
-    "changed_after": N_("The file was changed after it was signed beyond adding signatures."),
-    "container_bad": N_("The container is not a valid ASiC-E (.edoc) container."),
-    "trust_not_checked": N_("The trust list is not reachable offline: the certificate's trust was not checked."),
+    "no_signature": _l("The file holds no electronic signature."),
+    "unreadable": _l("The file cannot be read as a signed document."),
+    "issued": _l("The signed document is the agreement issued to you."),
+    "not_issued": _l("The signed document is not the issued agreement."),
+    "changed_after": _l("The file was changed after it was signed beyond adding signatures."),
+    "container_bad": _l("The container is not a valid ASiC-E (.edoc) container."),
+    "trust_not_checked": _l("The trust list is not reachable offline: the certificate's trust was not checked."),
 }
 
 

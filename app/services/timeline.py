@@ -10,33 +10,33 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
 
 from app.extensions import db
-from app.i18n import N_
 from app.models import Application, Assignment, AuditEvent, Payment, Recovery, Report, User
 from workflows.engine import WORKFLOWS
 
 STAFF = ("admin", "auditor")
 # entity type of the audit trail → (workflow, the subject in words)
 SUBJECTS = {
-    "application": ("application", N_("Application")),
-    "payment": ("payment", N_("Payment")),
-    "report": ("report", N_("Report")),
-    "recovery": ("recovery", N_("Recovery")),
-    "assignment": ("review", N_("Review")),
+    "application": ("application", _l("Application")),
+    "payment": ("payment", _l("Payment")),
+    "report": ("report", _l("Report")),
+    "recovery": ("recovery", _l("Recovery")),
+    "assignment": ("review", _l("Review")),
 }
 # events recorded outside the workflows' transitions
 RECORDED = {
-    "create": N_("Created"), "attach": N_("File attached"), "replace_attachment": N_("File replaced"),
-    "remove_attachment": N_("File removed"), "schedule": N_("Scheduled"), "demand": N_("Repayment demanded"),
-    "assign": N_("Evaluator assigned"), "consensus_note": N_("Consensus note written"),
-    "amend_agreement": N_("Agreement amended"), "accept_amendment": N_("Amended agreement accepted"),
-    "upload_signed_agreement": N_("Signed agreement uploaded"),
+    "create": _l("Created"), "attach": _l("File attached"), "replace_attachment": _l("File replaced"),
+    "remove_attachment": _l("File removed"), "schedule": _l("Scheduled"), "demand": _l("Repayment demanded"),
+    "assign": _l("Evaluator assigned"), "consensus_note": _l("Consensus note written"),
+    "amend_agreement": _l("Agreement amended"), "accept_amendment": _l("Amended agreement accepted"),
+    "upload_signed_agreement": _l("Signed agreement uploaded"),
 }
 # the evaluators' own deliberation: staff only, like the reviews
 STAFF_ONLY_TRIGGERS = ("consensus_note",)
-REPORT_KINDS = {"interim": N_("Interim report"), "final": N_("Final report")}
+REPORT_KINDS = {"interim": _l("Interim report"), "final": _l("Final report")}
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def _subjects(application: Application) -> dict[tuple[str, int], str]:
     """What each payment and report is called on the timeline: "Payment 2", "Final report"."""
     named = {("payment", p.id): _("Payment %(n)s", n=p.tranche)
              for p in db.session.scalars(select(Payment).where(Payment.application_id == application.id))}
-    named.update({("report", r.id): _(REPORT_KINDS.get(r.kind, N_("Report")))
+    named.update({("report", r.id): str(REPORT_KINDS.get(r.kind, _l("Report")))
                   for r in db.session.scalars(select(Report).where(Report.application_id == application.id))})
     return named
 
@@ -89,7 +89,7 @@ def _words(event: AuditEvent, lang: str) -> tuple[str, str]:
     if event.trigger in workflow.triggers:
         what = workflow.trigger_label(event.trigger, lang)
     else:
-        what = _(RECORDED.get(event.trigger, N_("Recorded")))
+        what = str(RECORDED.get(event.trigger, _l("Recorded")))
     states = {s.name for s in workflow.states}
     change = ""
     if event.to_state in states and event.from_state != event.to_state:
@@ -117,7 +117,7 @@ def grant_timeline(application: Application, reader: User, lang: str) -> list[En
     entries = []
     for event in events:
         what, change = _words(event, lang)
-        subject = named.get((event.entity_type, event.entity_id)) or _(SUBJECTS[event.entity_type][1])
+        subject = named.get((event.entity_type, event.entity_id)) or str(SUBJECTS[event.entity_type][1])
         entries.append(Entry(at=event.occurred_at, subject=subject, what=what, change=change,
                              who=_who(actors.get(event.actor_id), reader), note=_note(event)))
     return entries

@@ -22,9 +22,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import clock, direction_controls, formatting, policies
 from app.errors import NotAllowed, Refused, surfaced
 from app.extensions import db
-from app.models import Application, Assignment, AuditEvent, Call, Payment, Recovery, Report
+from app.models import Application, Assignment, AuditEvent, Call, Organisation, Payment, Recovery, Report
 from app.services import audit
-from app.services.registry import COSTLY, EFFECTS, GUARDS, INPUT, SELECTORS, TARGETS, Context
+from app.services.registry import COSTLY, EFFECTS, GUARDS, INPUT, NOTES, SELECTORS, TARGETS, Context
 from workflows.engine import Engine, Move, NotAvailable
 
 WORKFLOW_OF = {Call: "call", Application: "application", Assignment: "review", Report: "report",
@@ -40,7 +40,7 @@ MONEY_TRIGGERS = {"promote", "decline", "withdraw", "fund", "reserve", "reject",
 def engine() -> Engine:
     import app.services.stages  # noqa: F401  registers every guard, effect, selector and cascade target
 
-    return Engine(GUARDS, EFFECTS, SELECTORS, TARGETS)
+    return Engine(GUARDS, EFFECTS, SELECTORS, TARGETS, NOTES)
 
 
 def workflow_name(entity) -> str:
@@ -71,11 +71,18 @@ def _lock_for(entity, *triggers: str) -> None:
         # a review move reads its application's other reviews (divergence, the last late review): the
         # application first, then the assignment, so that two evaluators submitting at once see each other
         lock(entity.application)
-    lock(entity)
     if isinstance(entity, Application) and "submit" in triggers:
         # organisation_limit counts the organisation's submitted applications: two of its drafts submitted at
-        # once must not both count one fewer (the application, then its organisation, as before)
-        lock(entity.organisation)
+        # once must not both count one fewer. One statement locks the application and its organisation and
+        # reloads both, with the call the guards read (not locked: a submit never locks the call)
+        _application, organisation, call = db.session.execute(
+            select(Application, Organisation, Call).join(Organisation, Organisation.id == Application.organisation_id)
+            .join(Call, Call.id == Application.call_id).where(Application.id == entity.id)
+            .with_for_update(of=(Application, Organisation)).execution_options(populate_existing=True)).one()
+        set_committed_value(entity, "organisation", organisation)  # held: the session keeps rows weakly
+        set_committed_value(entity, "call", call)
+        return
+    lock(entity)
 
 
 class _Asking(Move):
@@ -171,10 +178,10 @@ def _move(entity, trigger: str, actor, note, data: dict, caused_by, *, condition
     return event
 
 
-def _system_note(msgid: str) -> str:
-    """A note the definitions write for the system, in the audit trail's language whoever's request runs it."""
+def _system_note(name: str) -> str:
+    """The note a definition names for the system's move, in the audit trail's language whoever's request runs it."""
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        return _(msgid)
+        return str(NOTES[name])
 
 
 def _jsonable(data: dict) -> dict:

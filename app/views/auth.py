@@ -1,5 +1,5 @@
 """Login, logout, NGO registration, the in-app messages."""
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from app.forms.accounts import (AcceptInvitationForm, ChangePasswordForm, Forgot
                                 NewPasswordForm, RegisterForm)
 from app.models import Message, User
 from app.services import accounts, invitations, password_reset, registration
-from app.views.common import current_lang, safe_next
+from app.views.common import attempt, current_lang, safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -36,8 +36,14 @@ def login():
         except Refused as refused:
             flash(refused.message, "error")
         else:
+            from app.views import two_factor as two_factor_views
+
+            next_url = safe_next(request.args.get("next"))
+            second_step = two_factor_views.after_password(user, next_url)  # its code first, when it has 2FA on
+            if second_step is not None:
+                return second_step
             login_user(user)
-            return redirect(safe_next(request.args.get("next")) or _home_for(user))
+            return redirect(next_url or _home_for(user))
     return render_template("auth/login.html", form=form)
 
 
@@ -47,6 +53,7 @@ def logout():
         accounts.end_sessions(current_user)  # every copy of this session's cookie, and the user's other sessions
         db.session.commit()
     logout_user()
+    session.pop("two_factor_passed", None)  # app/views/two_factor.py PASSED
     flash(_("You have logged out."), "success")
     return redirect(url_for("public.index"))
 
@@ -123,18 +130,11 @@ def reset_password(token):
     except Refused as refused:
         flash(refused.message, "error")
         return redirect(url_for(".forgot_password"))
-    if form.validate_on_submit():
-        try:
-            password_reset.reset(token, form.password.data)
-            db.session.commit()
-        except Refused as refused:
-            db.session.rollback()
-            flash(refused.message, "error")
-        else:
-            logout_user()
-            flash(_("Your new password is set, and every session that was open has ended. Log in with the new "
-                    "password."), "success")
-            return redirect(url_for(".login"))
+    if form.validate_on_submit() and attempt(
+            lambda: password_reset.reset(token, form.password.data),
+            _("Your new password is set, and every session that was open has ended. Log in with the new password.")):
+        logout_user()
+        return redirect(url_for(".login"))
     return render_template("auth/reset_password.html", form=form)
 
 
@@ -197,17 +197,10 @@ def evaluator_welcome(welcome_token):
     except Refused as refused:
         flash(refused.message, "error")
         return redirect(url_for(".login"))
-    if form.validate_on_submit():
-        try:
-            evaluators.accept(welcome_token, form.password.data)
-            db.session.commit()
-        except Refused as refused:
-            db.session.rollback()
-            flash(refused.message, "error")
-        else:
-            logout_user()
-            flash(_("Your password is set. Log in with your e-mail and the new password."), "success")
-            return redirect(url_for(".login"))
+    if form.validate_on_submit() and attempt(lambda: evaluators.accept(welcome_token, form.password.data),
+                                             _("Your password is set. Log in with your e-mail and the new password.")):
+        logout_user()
+        return redirect(url_for(".login"))
     return render_template("auth/evaluator_welcome.html", form=form, invited=invited)
 
 

@@ -54,7 +54,7 @@ def _assignment_page(found: Assignment, sheet=None, status: int = 200, missing=(
     application = found.application
     context = {"assignment": found, "application": application, "call": application.call,
                "offers": {o.trigger: o for o in offers(found, current_user) if o.trigger in DECLARATION_TRIGGERS},
-               "declaration": _(evaluation.DECLARATION), "show_declared_conflicts": False}
+               "declaration": str(evaluation.DECLARATION), "show_declared_conflicts": False}
     if found.status == "accepted":
         if sheet is None:
             sheet = score_sheet(application.call.criteria, current_lang(), formdata=None)
@@ -95,7 +95,7 @@ def action(assignment_id):
         return redirect(url_for(".assignment", assignment_id=assignment_id))
     trigger = form.trigger.data
     if trigger == "declare_no_conflict":
-        if attempt(lambda: fire(found, trigger, current_user, declaration=_(evaluation.DECLARATION)),
+        if attempt(lambda: fire(found, trigger, current_user, declaration=str(evaluation.DECLARATION)),
                    _("Declaration recorded. You can now read and score the application.")):
             return redirect(url_for(".assignment", assignment_id=assignment_id))
     elif attempt(lambda: fire(found, trigger, current_user, form.note.data),

@@ -11,6 +11,7 @@ from app import clock, policies
 from app.extensions import db
 from app.forms.public import ReceiptCheckForm
 from app.models import Application, Call, Decision, Document, Organisation
+from app.services import accessibility as accessibility_service
 from app.services import jobs, links, public
 from app.services.public import PUBLIC_STATES
 from app.services.workflow import effective_status
@@ -118,6 +119,11 @@ def workflows():
     drawings = [(name, diagram.to_svg(w, lang=current_lang()), diagram.outline(w, current_lang()))
                 for name, w in WORKFLOWS.items()]
     return render_template("public/workflows.html", drawings=drawings)
+
+
+@bp.get("/accessibility")
+def accessibility():
+    return render_template("public/accessibility.html", statement=accessibility_service.statement())
 
 
 @bp.post("/language")

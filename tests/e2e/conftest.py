@@ -25,6 +25,7 @@ import threading
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from babel.support import NullTranslations, Translations
@@ -34,8 +35,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app import create_app
 from app.extensions import db
+from tests.conftest import SCREENSHOTS as SHOTS  # this run's screenshots, emptied when it starts
 
-SHOTS = Path("/tmp/e2e-shots")
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "app" / "translations"
 TIMEOUT_MS = 15_000
@@ -176,15 +177,6 @@ def new_context(browser, lang: str, **options):
                                viewport={"width": 1280, "height": 900}, **options)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _fresh_screenshots():
-    """/tmp/e2e-shots holds this run's screenshots only."""
-    if SHOTS.is_dir():
-        for old in SHOTS.glob("*.png"):
-            old.unlink()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-
-
 class Visitor:
     """One person at one browser: a context of their own (cookies), a page, a language, screenshots."""
 
@@ -231,7 +223,32 @@ class Visitor:
         form.locator("[name=email]").fill(email)
         form.locator("[name=password]").fill(password)
         self.submit(form.locator("button"))
+        self.pass_two_factor(email)
         assert "/login" not in self.page.url, self.flashes()
+
+    def pass_two_factor(self, email: str) -> None:
+        """What two-factor sign-in asks after the password (app/views/two_factor.py), done as the person with the
+        authenticator app would: the code of the step (from the user's stored secret), or, for an admin or auditor
+        signing in for the first time, the enrolment (the key read off the page, then past the recovery codes)."""
+        from sqlalchemy import select
+
+        from app.models import User
+        from tests import factories
+
+        path = urlsplit(self.page.url).path
+        if path == "/login/code":
+            with self.server.db() as session:
+                code = factories.user_totp_code(session.scalars(select(User).where(User.email == email)).one())
+        elif path == "/account/two-factor/setup":
+            code = factories.totp_code(self.page.locator("[data-totp-secret]").inner_text().replace(" ", ""))
+        else:
+            return
+        form = self.page.locator("main form")
+        form.locator("[name=code]").fill(code)
+        self.submit(form.locator("button"))
+        if path == "/account/two-factor/setup":
+            assert self.page.locator("ul.recovery-codes li").count() == 10, self.flashes()
+            self.submit(self.page.locator("main a.btn-primary"))
 
     def flashes(self) -> list[str]:
         return [t.strip() for t in self.page.locator("main > .alert").all_inner_texts()]

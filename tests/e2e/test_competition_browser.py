@@ -26,6 +26,7 @@ from datetime import datetime, time, timedelta
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import jsonify, request
+from flask_babel import force_locale
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -393,7 +394,8 @@ def test_competition_clicked_through(lang, live_server, visitor, stub_pdfs):
         assignments = session.scalars(select(Assignment).where(Assignment.application_id == application.id)).all()
         assert sorted(a.evaluator_id for a in assignments) == sorted(evaluator_ids)
         assert {a.status for a in assignments} == {"submitted"}
-        assert {a.declaration_text for a in assignments} == {_(DECLARATION)}  # as read, in their language
+        with force_locale(lang):  # as read, in their language
+            assert {a.declaration_text for a in assignments} == {str(DECLARATION)}
         decision = session.scalar(select(Decision).where(Decision.application_id == application.id,
                                                          Decision.current))
         assert decision.outcome == "funded" and decision.amount_cents == 460_000

@@ -121,6 +121,8 @@ def login(client, email, password=PASSWORD):
     client.post("/logout")
     response = client.post("/login", data={"email": email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)
+    with client.application.app_context():  # an admin's two-factor step (enrolment at the first sign-in)
+        factories.finish_sign_in(client, email)
 
 
 def start(client, code="PMP-2022") -> int:

@@ -14,7 +14,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from app import documents
+from app import documents, formatting
 from app.extensions import db
 from app.errors import Refused
 from app.models import Application, AuditEvent, BudgetLine, Call, Document
@@ -537,3 +537,27 @@ def test_an_announced_calls_categories_can_be_neither_edited_nor_moved(admin_cli
     db.session.expire_all()
     assert [(c.code, c.label_lv) for c in db.session.get(Call, draft_call.id).cost_categories] == [
         ("staff", "Personāls"), ("materials", "Materiāli")]
+
+
+@pytest.mark.parametrize("typed, lang, cents", [
+    ("1,440.00", "en", 144_000),  # as the English pages write amounts: what is shown can be typed back
+    ("€1,440.00", "en", 144_000), ("1 440.00", "en", 144_000), ("12,50", "en", 1_250), ("1,234,567", "en", 123_456_700),
+    ("1 440,00", "lv", 144_000), ("1440.00", "lv", 144_000), ("1\u00a0440,00\u00a0€", "lv", 144_000)])
+def test_money_as_each_language_writes_it(typed, lang, cents):
+    assert formatting.parse_money(typed, lang) == cents
+
+
+@pytest.mark.parametrize("typed, lang", [
+    ("1,440", "lv"),  # a Latvian comma is the decimal comma: three decimals, not a thousand
+    ("1,440.00", "lv"), ("1.440,00", "en"), ("1.440,00", "lv"), ("1,44,0", "en"), ("12.345", "en"), ("-5", "en"),
+    ("1e3", "lv"), ("", "lv")])
+def test_money_that_could_be_read_two_ways_is_refused(typed, lang):
+    with pytest.raises(ValueError):
+        formatting.parse_money(typed, lang)
+
+
+def test_the_english_budget_page_takes_the_amount_as_it_shows_it(client, draft):
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    client.post(url(draft), data=form(draft, ("staff", "Project lead", "2", "1,440.00")))
+    assert stored(draft)[2] == [("staff", "Project lead", 2, 144_000, 288_000)]

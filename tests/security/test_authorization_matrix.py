@@ -86,8 +86,11 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     ("public.calendar", "GET", "draft"):                     everyone(404),
     ("public.check_receipt", "GET"):                         everyone(200),
     ("public.workflows", "GET"):                             everyone(200),
+    ("public.accessibility", "GET"):                         everyone(200),  # the accessibility statement
     ("public.set_language", "GET"):                          NOT_ALLOWED,
     ("public.set_language", "POST"):                         everyone(302),
+    # the operators' health check: public, the same for all; no worker runs in this world, so it says 503
+    ("health.healthz", "GET"):                               everyone(503),
     # documents follow their object; a stranger gets 404, never a login redirect that confirms the id exists
     ("public.document", "GET"):                              row(404, 200, 404, 200, 404, 404, 200, 404, 200),
     ("public.document", "GET", "agreement"):                 row(404, 200, 404, 404, 404, 404, 200, 404, 200),
@@ -306,6 +309,10 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     # empty list; a bank file (SEPA XML) is made of payments the admin may pay (404 for another organiser's), and
     # read again or marked paid by the batch's organiser's staff only
     ("admin.payments", "GET"):                               row(LOGIN, 403, 403, 403, 403, 403, 200, 200, 200),
+    ("admin.outbox", "GET"):                                 row(LOGIN, 403, 403, 403, 403, 403, 200, 200, 200),
+    ("admin.send_again", "GET"):                             NOT_ALLOWED,
+    # X's receipt message was never e-mailed (no mail server): the admin is refused with why, and sent back
+    ("admin.send_again", "POST"):                            row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
     # the account Ogre's grants are paid from: its admins set it (an empty form: 400), its auditor reads it
     ("admin.organiser_bank", "GET"):                         row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
     ("admin.organiser_bank", "POST"):                        row(LOGIN, 403, 403, 403, 403, 403, 400, 404, 403),
@@ -316,6 +323,8 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     ("admin.payment_batch_file", "GET"):                     row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
     ("admin.payment_batch_pay", "GET"):                      NOT_ALLOWED,
     ("admin.payment_batch_pay", "POST"):                     row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
+    ("admin.payment_batch_discard", "GET"):                  NOT_ALLOWED,
+    ("admin.payment_batch_discard", "POST"):                 row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
     ("admin.recovery_fire", "GET"):                          NOT_ALLOWED,
     ("admin.recovery_fire", "POST"):                         row(LOGIN, 403, 403, 403, 403, 403, 302, 404, 403),
     ("admin.report", "GET"):                                 row(LOGIN, 403, 403, 403, 403, 403, 200, 404, 200),
@@ -362,13 +371,25 @@ EXPECTED: dict[tuple, dict[str, object]] = {
     ("auth.evaluator_welcome", "POST"):                      everyone(200),
     ("auth.evaluator_welcome", "GET", "forged"):             everyone(LOGIN),
     ("auth.evaluator_welcome", "POST", "forged"):            everyone(LOGIN),
+    # --- two-factor sign-in: one's own account (the code step needs a pending sign-in: without one, to the login) -
+    ("two_factor.sign_in", "GET"):                           row(LOGIN, *[302] * (len(SUBJECTS) - 1)),
+    ("two_factor.sign_in", "POST"):                          row(LOGIN, *[302] * (len(SUBJECTS) - 1)),
+    ("two_factor.setup", "GET"):                             row(LOGIN, *[200] * (len(SUBJECTS) - 1)),
+    ("two_factor.setup", "POST"):                            row(LOGIN, *[200] * (len(SUBJECTS) - 1)),
+    ("two_factor.settings", "GET"):                          row(LOGIN, *[200] * (len(SUBJECTS) - 1)),
+    ("two_factor.new_recovery_codes", "GET"):                NOT_ALLOWED,
+    ("two_factor.turn_off", "GET"):                          NOT_ALLOWED,
+    ("two_factor.new_recovery_codes", "POST"):               row(LOGIN, *[302] * (len(SUBJECTS) - 1)),
+    # required for admins and auditors: they may not turn it off
+    ("two_factor.turn_off", "POST"):                         row(LOGIN, 302, 302, 302, 302, 302, 403, 403, 403),
 }
 
 # POST routes that belong to the visitor's own session, not to the programme's data: anyone may post to them.
 SESSION_POSTS = {"public.set_language", "auth.login", "auth.logout", "auth.register", "auth.confirm",
                  "auth.forgot_password", "auth.reset_password", "auth.change_password", "auth.invitation",
                  "auth.evaluator_welcome",
-                 "auth.message_settings"}  # one's own account, like the password: an auditor may change it too
+                 "auth.message_settings",  # one's own account, like the password: an auditor may change it too
+                 "two_factor.sign_in", "two_factor.setup", "two_factor.new_recovery_codes", "two_factor.turn_off"}
 # What a session post writes by design: logout ends every session of its user (a new users.session_version).
 SESSION_WRITES = {("auth.logout", "POST"): {"users"}}
 # Pages of the auth blueprint that anybody may read: the registration's "check your e-mail" page.
@@ -434,10 +455,12 @@ ATTACKS = {
     # has the admin's same requests succeed)
     ("admin.payments_sepa", "POST"): lambda w: {"payment_ids": str(w.params["main"]["payment_id"])},
     ("admin.payment_batch_pay", "POST"): lambda w: {"bank_reference": "REF-88"},
+    ("admin.payment_batch_discard", "POST"): lambda w: {"reason": "Konts nav atrasts.", "confirm": "y"},
     ("admin.report_fire", "POST"): lambda w: {"trigger": "approve"},
     ("applicant.report_upload", "POST"): lambda w: {"kind": "publicity",
                                                     "file": (io.BytesIO(ATTACHED_PDF), "publicitāte.pdf")},
-    ("admin.report_shortfall", "POST"): lambda w: {"amount": "10,00", "reason": "Sasniegts mazāk dalībnieku."},
+    ("admin.report_shortfall", "POST"): lambda w: {"how": "recovery", "amount": "10,00",
+                                                   "reason": "Sasniegts mazāk dalībnieku."},
     ("admin.remind_evaluator", "POST"): lambda w: {"evaluator_id": str(w.users["evaluator"])},
     ("account.organisation", "POST"): lambda w: {"name": "Biedrība „Pārņemtā”", "legal_form": "biedriba",
                                                   "iban": factories.IBAN, "email": "parnemta@example.lv",
@@ -714,6 +737,7 @@ def become(client, user_id: int | None) -> None:
         if user_id is not None:  # the user's current session id (logout ends the ones before: a new version)
             session["_user_id"] = db.session.get(User, user_id, populate_existing=True).get_id()
             session["_fresh"] = True
+            session["two_factor_passed"] = user_id  # its second step passed (app/views/two_factor.py, as login_as)
 
 
 def target_of(key: tuple) -> str:
@@ -815,12 +839,34 @@ def _label(key: tuple) -> str:
 
 def test_every_route_has_its_rows(walked):
     """A new route fails here until its rows are written; a row for a route that is gone fails too."""
+    assert_every_route_has_its_rows(walked.rules)
+
+
+def assert_every_route_has_its_rows(rules: dict[tuple[str, str], str]) -> None:
     covered = {key[:2] for key in EXPECTED}
-    missing = sorted(set(walked.rules) - covered)
-    stale = sorted(covered - set(walked.rules))
-    assert not missing, "routes without rows in EXPECTED: " + ", ".join(
-        f"{m} {e} ({walked.rules[(e, m)]})" for e, m in missing)
-    assert not stale, f"rows for routes that no longer exist: {stale}"
+    missing = sorted(set(rules) - covered)
+    stale = sorted(covered - set(rules))
+    assert not missing, (
+        f"{len(missing)} route(s) without rows in EXPECTED of tests/security/test_authorization_matrix.py. Add to "
+        "EXPECTED, next to the rows of its blueprint, one line per route and method, with the status each visitor "
+        f"must get, in the order {', '.join(SUBJECTS)} (200, 302, LOGIN, 400, 403, 404; NOT_ALLOWED for a GET on a "
+        "POST-only route); a route whose address names an object the world lacks also needs it in "
+        "World.params (build_world). Then tests/security/test_bad_requests.py probes it and checks its CSRF by "
+        "itself:\n" + "\n".join(
+            f'    ("{e}", "{m}"): row(...),  # {m} {rules[(e, m)]}' for e, m in missing))
+    assert not stale, ("rows in EXPECTED of tests/security/test_authorization_matrix.py for routes that no longer "
+                       f"exist; remove them: {stale}")
+
+
+def test_every_route_takes_only_get_and_post(tmp_path):
+    """The matrix, the CSRF suite and the probes ask GET and POST: a route that takes PUT, PATCH or DELETE would
+    escape all three."""
+    flask_app = create_app("testing", SQLALCHEMY_DATABASE_URI="sqlite://", UPLOAD_DIR=str(tmp_path))
+    others = sorted(f"{rule.endpoint} ({rule.rule}): {sorted(set(rule.methods) - {'GET', 'HEAD', 'OPTIONS', 'POST'})}"
+                    for rule in flask_app.url_map.iter_rules()
+                    if set(rule.methods) - {"GET", "HEAD", "OPTIONS", "POST"})
+    assert not others, ("routes taking methods the security suites never ask (use a POST form instead, or teach "
+                        "tests/security/test_authorization_matrix.py's walk the method): " + "; ".join(others))
 
 
 def test_the_table_keeps_the_design_rules():
@@ -840,7 +886,8 @@ def test_the_table_keeps_the_design_rules():
         if (endpoint.startswith("admin.") and "jelgava" not in key
                 and endpoint not in ("admin.calls", "admin.new_call", "admin.copy_call", "admin.evaluators",
                                      "admin.invite_evaluator", "admin.programme_dashboard", "admin.programme_chart",
-                                     "admin.payments", "admin.payments_csv")):  # the payments due: the visitor's own
+                                     "admin.payments", "admin.payments_csv",  # the payments due: the visitor's own
+                                     "admin.outbox")):  # the e-mails about the visitor's own calls
             assert statuses["other_admin"] == 404, f"{_label(key)}: a Jelgava admin never touches an Ogre call"
         if (endpoint.startswith(("admin.", "applicant.", "evaluator.")) and endpoint != "evaluator.queue"
                 and statuses["conflicted"] not in (403, LOGIN)):
@@ -909,7 +956,8 @@ def test_jelgava_admin_never_touches_an_ogre_call(walked):
         ogre_object = "jelgava" not in key and endpoint not in ("admin.calls", "admin.new_call", "admin.copy_call",
                                                                 "admin.evaluators", "admin.invite_evaluator",
                                                                 "admin.programme_dashboard", "admin.programme_chart",
-                                                                "admin.payments", "admin.payments_csv")
+                                                                "admin.payments", "admin.payments_csv",
+                                                                "admin.outbox")  # the visitor's own calls' e-mails
         if endpoint.startswith("admin.") and ogre_object and by_subject["admin"].status != 405:
             assert by_subject["other_admin"].status == 404, _label(key)
     for key in (("admin.payments", "GET"), ("admin.payments_csv", "GET")):  # Ogre's payment due, in Ogre's list only

@@ -324,9 +324,76 @@ def test_a_page_past_the_end_shows_the_last_page(site, endpoint, subject, shown)
 
 def test_every_route_is_probed(site):
     """Every POST rule is posted to by someone it lets in, and every rule with an argument is probed."""
+    from tests.security.test_authorization_matrix import assert_every_route_has_its_rows, registered_routes
+
+    assert_every_route_has_its_rows(registered_routes(site.app))  # the probes and the CSRF walk read those rows
     posting = {rule.endpoint for rule in site.app.url_map.iter_rules() if "POST" in rule.methods}
     unreached = sorted(e for e in posting if not any(reaching(k) for k in EXPECTED if k[:2] == (e, "POST")))
-    assert not unreached, f"POST routes nobody reaches in the matrix's table: {unreached}"
+    assert not unreached, ("POST routes nobody reaches in the EXPECTED table of "
+                           "tests/security/test_authorization_matrix.py (no visitor gets 200, 302 or 400, so no "
+                           f"probe and no CSRF check would reach the view): {unreached}")
     with_arguments = {rule.endpoint for rule in site.app.url_map.iter_rules() if rule.arguments}
     probed = {rule.endpoint for rule, _names in rules(site, NUMBERS + TEXTS)}
     assert with_arguments <= probed, f"arguments of a kind no probe sends: {sorted(with_arguments - probed)}"
+
+
+# --- CSRF on every POST route -------------------------------------------------------------------------------------
+
+# Views taken out of Flask-WTF's app-wide check, each because it checks the token itself (the test below proves it)
+CHECKS_ITS_OWN_TOKEN = {"app.views.applicant.step_page"}  # keeps a post sent after the session ended
+
+
+def test_every_post_route_refuses_a_post_without_its_csrf_token(site, monkeypatch):
+    """Every POST row of the matrix, by the visitor it lets furthest in, with the body that would do harm (the
+    matrix's ATTACKS, else an empty form): without a token, and with a token of another browser's session (what a
+    forging site has), Flask-WTF refuses it (400, its CSRFError seen raised for that route) and nothing is written."""
+    from flask import request
+    from flask_wtf.csrf import CSRFError
+
+    from app.extensions import csrf
+    from tests.security.test_authorization_matrix import ATTACKS
+
+    assert csrf._exempt_views <= CHECKS_ITS_OWN_TOKEN, (
+        f"views exempt from CSRF: {sorted(csrf._exempt_views - CHECKS_ITS_OWN_TOKEN)}; a view that checks the token "
+        "itself goes into CHECKS_ITS_OWN_TOKEN in tests/security/test_bad_requests.py")
+    refused_by_csrf: list[str] = []
+    protect = csrf.protect
+
+    def watched(*args, **kwargs):
+        try:
+            return protect(*args, **kwargs)
+        except CSRFError:
+            refused_by_csrf.append(request.endpoint)
+            raise
+
+    monkeypatch.setattr(csrf, "protect", watched)
+    views = {rule.endpoint: site.app.view_functions[rule.endpoint] for rule in site.app.url_map.iter_rules()}
+
+    def own_check(endpoint: str) -> bool:
+        return f"{views[endpoint].__module__}.{views[endpoint].__name__}" in CHECKS_ITS_OWN_TOKEN
+    wrong, asked = [], 0
+    before = snapshot()  # once for the whole walk: a refusal by the token runs no view
+    for key in post_keys(site):
+        subject = reaching(key) or "anonymous"
+        stranger = "other_applicant" if subject != "other_applicant" else "applicant"
+        url = site.url(key[0], target_of(key))
+        for token in (None, site.tokens[stranger]):
+            body = dict(ATTACKS[key](site.world)) if key in ATTACKS else {}
+            body.pop("csrf_token", None)
+            if token:
+                body["csrf_token"] = token
+            refused_by_csrf.clear()
+            response = site.clients[subject].post(url, data=body, content_type="multipart/form-data")
+            if key[0] in SESSION_POSTS:
+                site.log_in(subject)
+            answer = Answer(response.status_code, "", [])
+            asked += 1
+            what = f"POST {url} ({key[0]}) as {subject}, {'another session' + chr(39) + 's' if token else 'no'} token"
+            # a view that checks the token itself may send a post it will not read on (X is submitted: to its
+            # read-only page) before it looks at the token; wherever it reads the form, the token is checked
+            sent_on = own_check(key[0]) and EXPECTED[key][subject] == 302 and answer.status == 302
+            if not sent_on and (answer.status != 400 or refused_by_csrf != [key[0]]):
+                wrong.append(f"{what}: {answer.status}, CSRF refusals {refused_by_csrf}")
+    assert asked >= 2 * 100
+    assert not wrong, "\n".join(wrong)
+    assert changed_tables(before, snapshot()) == [], "posts without a valid token wrote"

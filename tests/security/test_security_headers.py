@@ -198,7 +198,8 @@ def test_session_cookie_is_httponly_and_samesite_lax(client):
 
 
 def test_production_cookies_are_secure(tmp_path):
-    production = fresh_app(tmp_path, "production", SECRET_KEY="a-real-secret-from-the-environment-0123456789")
+    production = fresh_app(tmp_path, "production", SECRET_KEY="a-real-secret-from-the-environment-0123456789",
+                           ALLOW_SQLITE_IN_PRODUCTION=True, PUBLIC_BASE_URL="https://granti.example.lv")
     assert production.config["SESSION_COOKIE_SECURE"] and production.config["REMEMBER_COOKIE_SECURE"]
     assert production.config["SESSION_COOKIE_HTTPONLY"] and production.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert production.config.get("WTF_CSRF_ENABLED", True) is True

@@ -103,7 +103,8 @@ def test_a_session_that_names_only_the_user_id_is_anonymous(app, member):
 
 def production(tmp_path, secret):
     return create_app("production", SECRET_KEY=secret, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.sqlite'}",
-                      UPLOAD_DIR=str(tmp_path / "uploads"))
+                      UPLOAD_DIR=str(tmp_path / "uploads"), ALLOW_SQLITE_IN_PRODUCTION=True,
+                      PUBLIC_BASE_URL="https://granti.example.lv")
 
 
 @pytest.mark.parametrize("secret", [

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import app.services.stages  # noqa: F401  registers every guard, effect and selector the definitions name
-from app.services.registry import EFFECTS, GUARDS, SELECTORS, TARGETS
+from app.services.registry import EFFECTS, GUARDS, NOTES, SELECTORS, TARGETS
 from workflows.definition import ClockMove, then
 from workflows.engine import WORKFLOWS, DefinitionError, Engine, Move, NotAvailable, validate
 
@@ -62,6 +62,23 @@ def test_a_clock_move_without_its_transition_is_refused():
 def test_the_engine_refuses_to_start_when_a_name_is_not_registered():
     with pytest.raises(DefinitionError, match="unknown guard 'call_definition_valid'"):
         Engine([g for g in GUARDS if g != "call_definition_valid"], EFFECTS, SELECTORS)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("agreement_terminated", "application.terminate: unknown system note 'agreement_terminated'"),
+    ("offer_deadline_passed", "clock move 'decline': unknown system note 'offer_deadline_passed'")])
+def test_the_engine_refuses_a_system_note_nobody_registered(name, message):
+    with pytest.raises(DefinitionError, match=message):
+        Engine(GUARDS, EFFECTS, SELECTORS, TARGETS, [n for n in NOTES if n != name])
+
+
+def test_every_system_note_is_written_in_the_audit_trail_language_whoever_asks(app):
+    from flask_babel import force_locale
+
+    from app.services.workflow import _system_note
+
+    with force_locale("en"):
+        assert _system_note("agreement_terminated") == "Līgums ir izbeigts."
 
 
 @pytest.mark.parametrize("prior, selector", [("ineligible", "prior_ineligible"), ("rejected", "prior_rejected"),

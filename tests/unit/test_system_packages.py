@@ -21,7 +21,8 @@ def bare_machine(tmp_path):
     apt = bin_dir / "apt-get"
     apt.write_text(f"#!/bin/bash\necho \"$*\" >> {log}\n")
     apt.chmod(0o755)
-    env = {"PATH": str(bin_dir), "DEJAVU_FONT": str(tmp_path / "no-font.ttf"), "HOME": str(tmp_path)}
+    env = {"PATH": str(bin_dir), "DEJAVU_FONT": str(tmp_path / "no-font.ttf"), "NGINX": str(tmp_path / "no-nginx"),
+           "HOME": str(tmp_path)}
     return env, log
 
 
@@ -34,7 +35,7 @@ def test_a_user_without_root_is_told_the_exact_command(bare_machine):
     env, log = bare_machine
     result = run(env, "test", SYSTEM_PACKAGES_AS_ROOT="0")
     assert result.returncode == 1
-    assert "apt-get update && apt-get install -y fonts-dejavu-core graphviz chromium" in result.stderr
+    assert "apt-get update && apt-get install -y fonts-dejavu-core graphviz chromium nginx systemd" in result.stderr
     assert not log.exists()
 
 
@@ -42,13 +43,14 @@ def test_root_installs_what_is_missing(bare_machine):
     env, log = bare_machine
     result = run(env, "test", SYSTEM_PACKAGES_AS_ROOT="1")
     assert result.returncode == 0, result.stderr
-    assert log.read_text().splitlines() == ["update -qq", "install -y -qq fonts-dejavu-core graphviz chromium"]
+    assert log.read_text().splitlines() == ["update -qq",
+                                              "install -y -qq fonts-dejavu-core graphviz chromium nginx systemd"]
 
 
 def test_make_run_does_not_need_chromium(bare_machine):
     env, log = bare_machine
     result = run(env, "run", SYSTEM_PACKAGES_AS_ROOT="0")
-    assert "chromium" not in result.stderr
+    assert "chromium" not in result.stderr and "nginx" not in result.stderr
     assert "apt-get install -y fonts-dejavu-core graphviz" in result.stderr
 
 
@@ -56,7 +58,7 @@ def test_nothing_is_installed_when_everything_is_there(bare_machine, tmp_path):
     env, log = bare_machine
     font = tmp_path / "DejaVuSans.ttf"
     font.write_bytes(b"")
-    for tool in ("dot", "chromium"):
+    for tool in ("dot", "chromium", "nginx", "systemd-analyze"):
         stub = Path(env["PATH"]) / tool
         stub.write_text("#!/bin/bash\n")
         stub.chmod(0o755)

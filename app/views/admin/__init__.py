@@ -81,3 +81,4 @@ from app.views.admin import verification  # noqa: E402,F401
 from app.views.admin import assignment  # noqa: E402,F401
 from app.views.admin import dashboard, timeline  # noqa: E402,F401
 from app.views.admin import payments  # noqa: E402,F401
+from app.views.admin import outbox  # noqa: E402,F401

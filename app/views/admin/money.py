@@ -64,7 +64,8 @@ def report(report_id):
         file_kinds=reporting.FILE_KINDS, indicators=reporting.indicators_of(report),
         spending=reporting.spending_of(report), rounds=reporting.rounds_of(report),
         overdue=reporting.is_overdue(report), opens=reporting.period_opens(report),
-        recoverable=reporting.recoverable(application), shortfall_form=ShortfallForm(),
+        recoverable=reporting.recoverable(application), reducible=reporting.reducible(application),
+        shortfall_form=ShortfallForm(how="reduction" if reporting.reducible(application) else "recovery"),
         offers=offers(report, current_user),
         svg=diagram.to_svg(WORKFLOWS["report"], report.status, lang=current_lang()))
 
@@ -84,8 +85,10 @@ def report_shortfall(report_id):
     report = policies.report_for(report_id, current_user, write=True)
     form = ShortfallForm()
     if form.validate():
-        attempt(lambda: reporting.record_shortfall(report, current_user, form.cents, form.reason.data),
-                _("The recovery is recorded; it is tracked with the grant's payments."))
+        attempt(lambda: reporting.record_shortfall(report, current_user, form.cents, form.reason.data,
+                                                   form.how.data),
+                _("The tranches still to pay are reduced; the NGO is told.") if form.how.data == "reduction"
+                else _("The recovery is recorded; it is tracked with the grant's payments."))
     else:
         _flash_errors(form)
     return redirect(url_for(".report", report_id=report.id, _anchor="shortfall"))

@@ -8,7 +8,8 @@ from flask_login import current_user
 from app import policies
 from app.errors import Refused
 from app.extensions import db
-from app.forms.payments import BankFileForm, BatchPaidForm
+from app.models import User
+from app.forms.payments import BankFileForm, BatchPaidForm, DiscardBatchForm
 from app.services import payment_batches
 from app.views.admin import _flash_errors, _organisers, bp
 from app.views.common import attempt, current_lang
@@ -70,7 +71,10 @@ def payment_batch(batch_id):
     batch = payment_batches.batch_for(batch_id, current_user)
     rows = payment_batches.batch_rows(batch)
     return render_template("admin/payments.html", batch=batch, batch_rows=rows, form=BatchPaidForm(),
-                           open_payments=sum(1 for _i, payment, _a, _o in rows if payment.status == "scheduled"))
+                           discard_form=DiscardBatchForm(), discarded_by=db.session.get(User, batch.discarded_by)
+                           if batch.discarded_by else None,
+                           open_payments=sum(1 for _i, payment, _a, _o in rows if payment.status == "scheduled"),
+                           any_paid=any(payment.status == "paid" for _i, payment, _a, _o in rows))
 
 
 @bp.get("/payment-batches/<int:batch_id>/file")
@@ -85,6 +89,18 @@ def payment_batch_pay(batch_id):
     if form.validate():
         attempt(lambda: payment_batches.pay(batch, current_user, form.paid_on.data, form.bank_reference.data),
                 _("The payments of the batch are marked paid."))
+    else:
+        _flash_errors(form)
+    return redirect(url_for(".payment_batch", batch_id=batch_id))
+
+
+@bp.post("/payment-batches/<int:batch_id>/discard")
+def payment_batch_discard(batch_id):
+    batch = payment_batches.batch_for(batch_id, current_user, write=True)
+    form = DiscardBatchForm()
+    if form.validate():
+        attempt(lambda: payment_batches.discard(batch, current_user, form.reason.data),
+                _("The bank file is discarded; its payments may go into a new file."))
     else:
         _flash_errors(form)
     return redirect(url_for(".payment_batch", batch_id=batch_id))
