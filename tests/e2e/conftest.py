@@ -210,11 +210,14 @@ class Visitor:
             locator.click()
 
     def switch_language(self) -> None:
-        """Press the navbar's language button until the page is in this visitor's language."""
+        """Press the navbar's language button, and wait until the page is in this visitor's language (the POST
+        answers with a redirect: under load the page that follows may load after the first navigation event)."""
+        from playwright.sync_api import expect
+
         current = self.page.get_attribute("html", "lang")
         if current != self.lang:
             self.submit(self.page.locator(f"nav form button[name=lang][value={self.lang}]"))
-        assert self.page.get_attribute("html", "lang") == self.lang
+        expect(self.page.locator("html")).to_have_attribute("lang", self.lang)
 
     def login(self, email: str, password: str) -> None:
         self.goto("/login")
