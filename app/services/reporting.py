@@ -468,8 +468,9 @@ def reducible(application: Application) -> int:
 
 def _reducible_payments(application: Application) -> list[Payment]:
     from app.models import PaymentBatchItem
+    from app.services.payment_batches import LIVE  # the one rule of which items are in a live bank file
 
-    batched = select(PaymentBatchItem.payment_id).where(PaymentBatchItem.released.is_(False))
+    batched = select(PaymentBatchItem.payment_id).where(LIVE)
     return list(db.session.scalars(select(Payment).where(
         Payment.application_id == application.id, Payment.status == "scheduled",
         Payment.id.not_in(batched)).order_by(Payment.tranche.desc())))
